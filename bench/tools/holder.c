@@ -1,0 +1,240 @@
+/* holder: open N TCP connections to a target (gost) and hold them open, proving each one
+ * with a 1-byte echo; the same process is the echo backend the target forwards to.
+ *
+ * Driven over stdin/stdout (see bench/idle_mem.py):
+ *   start               -> prints "BACKEND <port>"            (echo backend on 127.0.0.1)
+ *   "CONNECT <host> <port> <n> <inflight> <timeout_s>"
+ *                       -> prints "HELD <ok> FAILED <failed> MS <elapsed_ms>"
+ *   "CHECK"             -> prints "ALIVE <n> DROPPED <n>"       (held conns still open)
+ *   "QUIT" or EOF       -> closes everything, prints "BYE", exits 0
+ *
+ * Single thread, epoll, non-blocking sockets; at most <inflight> connects in progress.
+ * Needs RLIMIT_NOFILE >= 2*n + 16 (the soft limit is raised to the hard one at start).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum kind { K_NONE, K_LISTEN, K_STDIN, K_BACKEND, K_CONNECTING, K_WAIT_ECHO, K_HELD };
+
+static unsigned char *kinds; /* indexed by fd */
+static size_t nkinds;
+static int ep;
+static long ok_n, failed_n, inflight, dropped_n;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "holder: %s: %s\n", what, strerror(errno));
+    exit(2);
+}
+
+static void watch(int fd, enum kind k, uint32_t ev, int op)
+{
+    if ((size_t)fd >= nkinds) {
+        fprintf(stderr, "holder: fd %d beyond table\n", fd);
+        exit(2);
+    }
+    kinds[fd] = (unsigned char)k;
+    struct epoll_event e = {.events = ev, .data.fd = fd};
+    if (epoll_ctl(ep, op, fd, &e) < 0)
+        die("epoll_ctl");
+}
+
+static void drop(int fd)
+{
+    epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+    kinds[fd] = K_NONE;
+    close(fd);
+}
+
+static int start_connect(const struct sockaddr_in *to)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (const struct sockaddr *)to, sizeof *to) < 0 && errno != EINPROGRESS) {
+        close(fd);
+        return -1;
+    }
+    watch(fd, K_CONNECTING, EPOLLOUT, EPOLL_CTL_ADD);
+    return fd;
+}
+
+static void on_event(int fd, uint32_t ev, int lfd, char *line, size_t *linelen, int *cmd_ready)
+{
+    char buf[4096];
+    switch (kinds[fd]) {
+    case K_LISTEN:
+        for (;;) {
+            int c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (c < 0) {
+                if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+                    break;
+                die("accept4");
+            }
+            watch(c, K_BACKEND, EPOLLIN, EPOLL_CTL_ADD);
+        }
+        break;
+    case K_BACKEND: {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n > 0) {
+            if (write(fd, buf, (size_t)n) != n)
+                drop(fd);
+        } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+            drop(fd);
+        }
+        break;
+    }
+    case K_CONNECTING: {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err || (ev & (EPOLLERR | EPOLLHUP)) || write(fd, "h", 1) != 1) {
+            failed_n++;
+            inflight--;
+            drop(fd);
+            break;
+        }
+        watch(fd, K_WAIT_ECHO, EPOLLIN, EPOLL_CTL_MOD);
+        break;
+    }
+    case K_WAIT_ECHO: {
+        char c;
+        ssize_t n = read(fd, &c, 1);
+        if (n == 1 && c == 'h') {
+            ok_n++;
+            inflight--;
+            watch(fd, K_HELD, EPOLLRDHUP, EPOLL_CTL_MOD); /* only hangups from now on */
+        } else if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR) || n == 1) {
+            failed_n++;
+            inflight--;
+            drop(fd);
+        }
+        break;
+    }
+    case K_HELD:
+        dropped_n++;
+        drop(fd);
+        break;
+    case K_STDIN: {
+        ssize_t n = read(0, line + *linelen, 255 - *linelen);
+        if (n <= 0) {
+            strcpy(line, "QUIT\n");
+            *linelen = 5;
+            *cmd_ready = 1;
+            break;
+        }
+        *linelen += (size_t)n;
+        line[*linelen] = 0;
+        if (strchr(line, '\n') || *linelen >= 255)
+            *cmd_ready = 1;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+int main(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    nkinds = rl.rlim_cur > 4000000 ? 4000000 : (size_t)rl.rlim_cur;
+    kinds = calloc(nkinds, 1);
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    if (!kinds || ep < 0)
+        die("init");
+
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    if (bind(lfd, (struct sockaddr *)&a, sizeof a) < 0 || listen(lfd, 4096) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&a, &alen) < 0)
+        die("backend listen");
+    watch(lfd, K_LISTEN, EPOLLIN, EPOLL_CTL_ADD);
+    watch(0, K_STDIN, EPOLLIN, EPOLL_CTL_ADD);
+    printf("BACKEND %d\n", ntohs(a.sin_port));
+    fflush(stdout);
+
+    char line[256];
+    size_t linelen = 0;
+    struct epoll_event evs[512];
+    long want = 0, launched = 0, max_inflight = 256;
+    double t0 = 0, deadline = 0;
+    int connecting = 0;
+    struct sockaddr_in to = {.sin_family = AF_INET};
+
+    for (;;) {
+        int cmd_ready = 0;
+        int n = epoll_wait(ep, evs, 512, 50);
+        if (n < 0 && errno != EINTR)
+            die("epoll_wait");
+        for (int i = 0; i < n; i++)
+            on_event(evs[i].data.fd, evs[i].events, lfd, line, &linelen, &cmd_ready);
+
+        if (connecting) {
+            while (launched < want && inflight < max_inflight) {
+                if (start_connect(&to) < 0)
+                    failed_n++;
+                else
+                    inflight++;
+                launched++;
+            }
+            if ((launched >= want && inflight == 0) || now_ms() > deadline) {
+                printf("HELD %ld FAILED %ld MS %.0f\n", ok_n, failed_n + inflight, now_ms() - t0);
+                fflush(stdout);
+                connecting = 0;
+            }
+        }
+        if (!cmd_ready)
+            continue;
+        char host[64];
+        int port, tmo;
+        if (sscanf(line, "CONNECT %63s %d %ld %ld %d", host, &port, &want, &max_inflight, &tmo) == 5) {
+            inet_pton(AF_INET, host, &to.sin_addr);
+            to.sin_port = htons((uint16_t)port);
+            t0 = now_ms();
+            deadline = t0 + tmo * 1000.0;
+            launched = ok_n = failed_n = inflight = dropped_n = 0;
+            connecting = 1;
+        } else if (strncmp(line, "CHECK", 5) == 0) {
+            long alive = 0;
+            for (size_t fd = 0; fd < nkinds; fd++)
+                alive += kinds[fd] == K_HELD;
+            printf("ALIVE %ld DROPPED %ld\n", alive, dropped_n);
+            fflush(stdout);
+        } else if (strncmp(line, "QUIT", 4) == 0) {
+            for (size_t fd = 3; fd < nkinds; fd++)
+                if (kinds[fd] != K_NONE)
+                    close((int)fd);
+            printf("BYE\n");
+            fflush(stdout);
+            return 0;
+        }
+        linelen = 0;
+        line[0] = 0;
+    }
+}
