@@ -9,8 +9,7 @@
 
 extern const struct listener_type listener_tcp, listener_udp, listener_unix;
 extern const struct handler_type handler_tcp, handler_udp, handler_forward, handler_unix;
-extern const struct dialer_type dialer_tcp, dialer_udp, dialer_unix, dialer_direct,
-    dialer_virtual;
+extern const struct dialer_type dialer_tcp, dialer_udp, dialer_unix, dialer_direct, dialer_virtual;
 extern const struct connector_type connector_forward, connector_tcp, connector_unix,
     connector_direct, connector_virtual;
 

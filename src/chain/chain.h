@@ -25,7 +25,7 @@
 struct node {
     char *name;
     char *addr;
-    char *network;      /* restricts the node to "tcp" or "udp" requests; NULL = any */
+    char *network; /* restricts the node to "tcp" or "udp" requests; NULL = any */
     struct dialer *dialer;
     struct connector *connector;
     struct sel_mark mark;
@@ -71,8 +71,8 @@ struct node *hop_pick(struct hop *h, const char *network, const char *hash_key);
 
 /* Connect to addr over network ("tcp", "udp", "unix") through the router's chain, or directly
  * when it has none. 0 and *out (owned by the caller), or -errno with fiber_err set. */
-int route_dial(const struct router *r, const char *network, const char *addr,
-               const char *hash_key, struct conn **out);
+int route_dial(const struct router *r, const char *network, const char *addr, const char *hash_key,
+               struct conn **out);
 
 /* Direct connection from this host (no chain). Same contract as route_dial. */
 int route_dial_direct(const char *network, const char *addr, int64_t deadline, struct conn **out);

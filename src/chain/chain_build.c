@@ -46,14 +46,14 @@ int sel_item_from_md(struct sel_item *it, struct sel_mark *mark, const struct cv
     return bad ? -EINVAL : 0;
 }
 
-
 static struct dialer *dialer_build(const struct cfg_dialer *c, const char *addr,
                                    struct cfg_errs *errs)
 {
     const char *name = c && c->type && *c->type ? c->type : "tcp";
     const struct dialer_type *t = registry_dialer(name);
     if (!t) {
-        registry_type_error(errs, cfg_pos_of(c ? c->node : NULL, "type"), GOST_FAMILY_DIALER, "dialer", name);
+        registry_type_error(errs, cfg_pos_of(c ? c->node : NULL, "type"), GOST_FAMILY_DIALER,
+                            "dialer", name);
         return NULL;
     }
     struct dialer *d = xcalloc(1, t->size);
@@ -81,8 +81,8 @@ static struct connector *connector_build(const struct cfg_connector *c, struct c
     const char *name = c && c->type && *c->type ? c->type : "http";
     const struct connector_type *t = registry_connector(name);
     if (!t) {
-        registry_type_error(errs, cfg_pos_of(c ? c->node : NULL, "type"), GOST_FAMILY_CONNECTOR, "connector",
-                   name);
+        registry_type_error(errs, cfg_pos_of(c ? c->node : NULL, "type"), GOST_FAMILY_CONNECTOR,
+                            "connector", name);
         return NULL;
     }
     struct connector *k = xcalloc(1, t->size);
@@ -171,8 +171,10 @@ static struct hop *hop_build(const struct cfg_hop *in, const struct cfg *root,
     if (!c)
         return NULL;
     if (c->plugin || c->file || c->redis || c->http) {
-        cfg_errs_add(errs, c->pos, "hop \"%s\": node sources (plugin, file, redis, http) are "
-                                   "not supported yet", c->name ? c->name : "");
+        cfg_errs_add(errs, c->pos,
+                     "hop \"%s\": node sources (plugin, file, redis, http) are "
+                     "not supported yet",
+                     c->name ? c->name : "");
         return NULL;
     }
     if (c->n_nodes == 0) {

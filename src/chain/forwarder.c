@@ -8,8 +8,8 @@
 #include "core/clock.h"
 #include "core/xmalloc.h"
 
-static int target_add(struct forwarder *f, const char *name, const char *addr,
-                      const char *network, const struct cval *md, struct cfg_errs *errs)
+static int target_add(struct forwarder *f, const char *name, const char *addr, const char *network,
+                      const struct cval *md, struct cfg_errs *errs)
 {
     struct fwd_target *t = xcalloc(1, sizeof *t);
     t->name = xstrdup(name ? name : "");
@@ -31,8 +31,8 @@ struct forwarder *forwarder_build(const struct cfg_forwarder *c, const struct cf
             if (root->hops[i]->name && strcmp(root->hops[i]->name, hop_name) == 0)
                 hop = root->hops[i];
         if (!hop) {
-            cfg_errs_add(errs, cfg_pos_of(c->node, c->hop ? "hop" : "name"),
-                         "hop \"%s\" not found", hop_name);
+            cfg_errs_add(errs, cfg_pos_of(c->node, c->hop ? "hop" : "name"), "hop \"%s\" not found",
+                         hop_name);
             return NULL;
         }
     }

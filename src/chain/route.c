@@ -75,8 +75,8 @@ int route_dial_direct(const char *network, const char *addr, int64_t deadline, s
     return sock_dial_tcp(&ga, deadline, out);
 }
 
-int route_dial(const struct router *r, const char *network, const char *addr,
-               const char *hash_key, struct conn **out)
+int route_dial(const struct router *r, const char *network, const char *addr, const char *hash_key,
+               struct conn **out)
 {
     *out = NULL;
     int64_t deadline = deadline_in(r->dial_timeout_ms);

@@ -715,6 +715,7 @@ static int64_t cmd_get_duration(const struct cmd_md *m, const struct cmd_kv **fo
 struct cmd_ctx {
     const char *file; /* interned "-L[i]" / "-F[i]" of the value being translated */
     const char *target_prefix;
+    size_t max_nodes;
     struct cval *services, *chains, *admissions, *bypasses, *resolvers, *hosts, *limiters,
         *climiters, *rlimiters;
     size_t n_services;
@@ -1150,7 +1151,7 @@ static int cmd_check_fanout(struct cmd_ctx *c, size_t copies, const struct url_s
 {
     size_t q = strlen(sp->url.raw_query) + 64;
     size_t nodes = 3 * sp->query.n + 16;
-    if (copies > 0 && (q > CMDLINE_MAX_FANOUT / 3 / copies || nodes > CMDLINE_MAX_NODES / copies))
+    if (copies > 0 && (q > CMDLINE_MAX_FANOUT / 3 / copies || nodes > c->max_nodes / copies))
         return cmd_fail(c, -E2BIG, sp->url.query_off,
                         "%zu %ss with %zu options (%zu bytes) each is too much to expand "
                         "(split the value)",
@@ -1700,6 +1701,7 @@ int cmdline_build_opts(const char *const *L, size_t nL, const char *const *F, si
     c.err = err;
     c.errlen = errlen;
     c.target_prefix = opts && opts->target_prefix ? opts->target_prefix : "";
+    c.max_nodes = opts && opts->max_nodes ? opts->max_nodes : CMDLINE_MAX_NODES;
     if (err && errlen)
         err[0] = '\0';
     *out = NULL;

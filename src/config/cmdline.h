@@ -46,6 +46,8 @@ struct cmdline_opts {
     /* Prefix for generated forward-target names ("target-N"), as GOST does with
      * "go-<_GOST_ID>@" inside `--` worker processes. NULL or "" = none. Borrowed. */
     const char *target_prefix;
+    /* Tree-node bound per value (0 = CMDLINE_MAX_NODES); fuzzers set it low. */
+    size_t max_nodes;
 };
 
 /* Translates nL -L values and nF -F values (borrowed; NULL entries are treated as "").

@@ -50,6 +50,8 @@ struct yl_ctx {
     size_t n_bytes;
     int docs;
     struct cval *root;
+    char diag[2048]; /* libfyaml's diagnostic text */
+    size_t diag_len;
 };
 
 static void *yl_xrealloc(void *p, size_t n)
@@ -443,32 +445,53 @@ static void yl_on_alias(struct yl_ctx *c, struct fy_event *e)
     yl_attach(c, v);
 }
 
-/* libfyaml's diagnostics are collected by the parser's own diag object (never printed); the
- * first error becomes our positioned error. (A caller-supplied fy_diag leaks memory on some
- * error paths in libfyaml 0.7.12, the parser's own one does not.) */
-static void yl_report_diag(struct yl_ctx *c, struct fy_diag *diag, struct cval_pos fallback)
+/* libfyaml diagnostics go to this callback (never to stderr) and are kept in a small buffer;
+ * the first "<src>:L:C: error: message" line becomes our positioned error. (Collect mode is
+ * not used: in libfyaml 0.7.12 collected errors keep tokens alive and leak on some inputs.) */
+static void yl_diag_out(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+    (void)diag;
+    struct yl_ctx *c = user;
+    size_t room = sizeof(c->diag) - 1 - c->diag_len;
+    if (len > room)
+        len = room;
+    memcpy(c->diag + c->diag_len, buf, len);
+    c->diag_len += len;
+    c->diag[c->diag_len] = '\0';
+}
+
+static void yl_report_diag(struct yl_ctx *c, struct cval_pos fallback)
 {
     struct cval_pos pos = fallback;
-    const char *msg = "invalid YAML";
-    void *it = NULL;
-    struct fy_diag_error *de;
-    while (diag && (de = fy_diag_errors_iterate(diag, &it)) != NULL) {
-        if (de->type < FYET_ERROR)
-            continue;
-        if (de->line > 0) {
-            pos.line = de->line;
-            pos.col = de->column > 0 ? de->column : 1;
+    char msg[256] = "invalid YAML";
+    const char *p = strstr(c->diag, ": error: ");
+    if (p) {
+        const char *m = p + strlen(": error: ");
+        size_t n = strcspn(m, "\r\n");
+        if (n >= sizeof(msg))
+            n = sizeof(msg) - 1;
+        memcpy(msg, m, n);
+        msg[n] = '\0';
+        /* walk back over ":C" and ":L" */
+        const char *cs = p;
+        while (cs > c->diag && cs[-1] >= '0' && cs[-1] <= '9')
+            cs--;
+        if (cs < p && cs > c->diag && cs[-1] == ':') {
+            const char *ls = cs - 1;
+            while (ls > c->diag && ls[-1] >= '0' && ls[-1] <= '9')
+                ls--;
+            if (ls < cs - 1 && ls > c->diag && ls[-1] == ':') {
+                pos.line = atoi(ls);
+                pos.col = atoi(cs);
+            }
         }
-        if (de->msg && *de->msg)
-            msg = de->msg;
-        break;
     }
     if (pos.line <= 0)
         pos.line = 1;
     if (pos.col <= 0)
         pos.col = 1;
     c->failed = true;
-    cfg_errs_add(c->errs, pos, "%.200s", msg);
+    cfg_errs_add(c->errs, pos, "%s", msg);
 }
 
 static void yl_ctx_clear(struct yl_ctx *c)
@@ -496,16 +519,23 @@ static struct cval *yl_parse(const char *text, size_t len, const char *file, boo
     c->file = file;
     c->errs = errs;
 
+    struct fy_diag_cfg dcfg;
+    fy_diag_cfg_default(&dcfg);
+    dcfg.fp = NULL;
+    dcfg.output_fn = yl_diag_out;
+    dcfg.user = c;
+    dcfg.colorize = false;
+    struct fy_diag *diag = fy_diag_create(&dcfg);
     struct fy_parse_cfg pcfg = {0};
     pcfg.flags = FYPCF_QUIET | (json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE);
-    struct fy_parser *p = fy_parser_create(&pcfg);
-    struct fy_diag *diag = p ? fy_parser_get_diag(p) : NULL;
-    if (diag)
-        fy_diag_set_collect_errors(diag, true);
-    if (!p || !diag || fy_parser_set_string(p, text, len) != 0) {
+    pcfg.diag = diag;
+    struct fy_parser *p = diag ? fy_parser_create(&pcfg) : NULL;
+    if (!p || fy_parser_set_string(p, text, len) != 0) {
         cfg_errs_add(errs, (struct cval_pos){file, 1, 1}, "cannot create the YAML parser");
         if (p)
             fy_parser_destroy(p);
+        if (diag)
+            fy_diag_destroy(diag);
         free(c);
         return NULL;
     }
@@ -543,7 +573,7 @@ static struct cval *yl_parse(const char *text, size_t len, const char *file, boo
         fy_parser_event_free(p, e);
     }
     if (!c->failed && fy_parser_get_stream_error(p))
-        yl_report_diag(c, diag, last);
+        yl_report_diag(c, last);
 
     struct cval *root = NULL;
     if (!c->failed) {
@@ -551,6 +581,7 @@ static struct cval *yl_parse(const char *text, size_t len, const char *file, boo
         c->root = NULL;
     }
     fy_parser_destroy(p);
+    fy_diag_destroy(diag);
     yl_ctx_clear(c);
     free(c);
     return root;

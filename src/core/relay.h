@@ -7,7 +7,8 @@
  *    worker's epoll in callback mode and driven by a small state machine with no fiber and no
  *    stack: socket -> pipe -> socket with splice(2). Pipes come from the worker's pipe pool
  *    (pipe_pool.h) only while bytes are in flight, so an idle pair costs its two sockets and one
- *    ~230-byte struct. relay() returns 1 at once; done() runs later from the worker's loop.
+ *    216-byte struct. relay() returns 1 at once; done() runs later from the worker's loop.
+ *    SIGPIPE must be ignored (splice has no MSG_NOSIGNAL); sched_run() does that.
  *
  *  - fiber path (anything else: TLS, WebSocket, mux streams, ciphers). relay() runs in the
  *    calling fiber until the end and returns 0 after done() has run. Each direction runs in its
@@ -15,7 +16,8 @@
  *    so one fiber relaying both directions could deadlock against peers that write before they
  *    read; see docs/relay.md). A helper borrows a buffer (bufpool.h) only while data moves and
  *    gives it back before it waits again. Conns must allow one fiber in read/wait_readable and
- *    another in write at the same time (Go's net.Conn rule).
+ *    another in write at the same time (Go's net.Conn rule), and must treat -ETIMEDOUT from read
+ *    as retryable: the helpers read with an already-expired rd_deadline as a non-blocking probe.
  *
  * Semantics common to both:
  *  - half-close: EOF read from one side (and everything read before it delivered) shuts the

@@ -36,9 +36,13 @@ static int fwd_init_common(struct handler *h, const char *network, struct cfg_er
 {
     struct fwd_handler *f = (struct fwd_handler *)h;
     f->network = network;
-    if (!h->fwd) {
+    /* Without a forwarder GOST dials a dummy ":0" through the chain: the last hop (a `forward`
+     * connector to a port-forwarding server, a relay...) decides the target. Without a chain
+     * either, nothing could ever be reached. */
+    if (!h->fwd && !h->router->chain) {
         cfg_errs_add(errs, cfg_pos_of(h->cfg->node, "type"),
-                     "handler \"%s\" needs a forwarder (a target such as tcp://:8080/host:port)",
+                     "handler \"%s\" needs a forwarder (a target such as tcp://:8080/host:port) "
+                     "or a chain",
                      h->type->name);
         return -EINVAL;
     }
@@ -85,8 +89,10 @@ static void fwd_handle(struct handler *h, struct conn *c, struct session *s)
     if (addr_split(s->remote, client_ip, sizeof client_ip, &client_port) < 0)
         snprintf(client_ip, sizeof client_ip, "%s", s->remote);
     const char *hash_key = s->client_id ? s->client_id : client_ip;
+    char dst[ADDR_STRLEN + 8];
+    static struct fwd_target dummy = {.name = "dummy", .addr = ":0"};
     for (int attempt = 0; attempt <= h->retries; attempt++) {
-        t = forwarder_pick(h->fwd, network, hash_key);
+        t = h->fwd ? forwarder_pick(h->fwd, network, hash_key) : &dummy;
         if (!t) {
             LOG(LOG_ERROR, &s->log, "target not available");
             rc = -EHOSTUNREACH;
@@ -99,7 +105,8 @@ static void fwd_handle(struct handler *h, struct conn *c, struct session *s)
             break;
         }
         sel_mark_fail(&t->mark, clock_now_ms());
-        LOGX(LOG_ERROR, &s->log, LOG_FIELDS(LOG_FIELD_STR("dst", t->addr)), "%s",
+        snprintf(dst, sizeof dst, "%s/%s", t->addr, network);
+        LOGX(LOG_ERROR, &s->log, LOG_FIELDS(LOG_FIELD_STR("dst", dst)), "%s",
              fiber_err()[0] ? fiber_err() : strerror(-rc));
         if (rc == -ECANCELED)
             break;
@@ -110,7 +117,8 @@ static void fwd_handle(struct handler *h, struct conn *c, struct session *s)
         session_log_end(s, 0, 0);
         return;
     }
-    LOGX(LOG_DEBUG, &s->log, LOG_FIELDS(LOG_FIELD_STR("dst", t->addr)), "%s <-> %s", s->local,
+    snprintf(dst, sizeof dst, "%s/%s", t->addr, network);
+    LOGX(LOG_DEBUG, &s->log, LOG_FIELDS(LOG_FIELD_STR("dst", dst)), "%s <-> %s", s->remote,
          t->addr);
     struct relay_opts o = {
         .idle_timeout_ms = dgram ? f->udp_ttl_ms : f->idle_ms,

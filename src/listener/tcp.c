@@ -23,8 +23,7 @@ struct sock_lst {
     struct sock_listener sl;
 };
 
-int listen_addr_resolve(const char *addr, int socktype, struct gaddr *out, char *err,
-                        size_t errlen)
+int listen_addr_resolve(const char *addr, int socktype, struct gaddr *out, char *err, size_t errlen)
 {
     char host[256];
     uint16_t port;

@@ -65,7 +65,10 @@ static int check_unsupported(const struct cfg_service *s, struct cfg_errs *errs)
         if (h->observer)
             unsupported(errs, h->node, "observer", "handler observer");
         if (h->auth || h->auther || h->n_authers)
-            unsupported(errs, h->node, h->auth ? "auth" : h->auther ? "auther" : "authers",
+            unsupported(errs, h->node,
+                        h->auth     ? "auth"
+                        : h->auther ? "auther"
+                                    : "authers",
                         "authentication on this handler");
     }
     if (s->listener) {
@@ -73,12 +76,14 @@ static int check_unsupported(const struct cfg_service *s, struct cfg_errs *errs)
         if (l->chain || l->chain_group)
             unsupported(errs, l->node, l->chain ? "chain" : "chainGroup", "listener chain");
         if (l->auth || l->auther || l->n_authers)
-            unsupported(errs, l->node, l->auth ? "auth" : l->auther ? "auther" : "authers",
+            unsupported(errs, l->node,
+                        l->auth     ? "auth"
+                        : l->auther ? "auther"
+                                    : "authers",
                         "listener authentication");
     }
     return cfg_errs_count(errs) > before ? -EINVAL : 0;
 }
-
 
 static void service_free(struct service *svc);
 
@@ -96,14 +101,14 @@ static struct service *service_build(struct build *b, const struct cfg_service *
     int bad = check_unsupported(c, errs);
     const struct listener_type *lt = registry_listener(lname);
     if (!lt) {
-        registry_type_error(errs, cfg_pos_of(lc->node ? lc->node : c->node, "type"), GOST_FAMILY_LISTENER,
-                   "listener", lname);
+        registry_type_error(errs, cfg_pos_of(lc->node ? lc->node : c->node, "type"),
+                            GOST_FAMILY_LISTENER, "listener", lname);
         bad = -1;
     }
     const struct handler_type *ht = registry_handler(hname);
     if (!ht) {
-        registry_type_error(errs, cfg_pos_of(hc->node ? hc->node : c->node, "type"), GOST_FAMILY_HANDLER,
-                   "handler", hname);
+        registry_type_error(errs, cfg_pos_of(hc->node ? hc->node : c->node, "type"),
+                            GOST_FAMILY_HANDLER, "handler", hname);
         bad = -1;
     }
     if (!c->addr || !*c->addr) {
@@ -114,8 +119,7 @@ static struct service *service_build(struct build *b, const struct cfg_service *
     if (hc->chain && *hc->chain) {
         chain = chain_find(b, hc->chain);
         if (!chain) {
-            cfg_errs_add(errs, cfg_pos_of(hc->node, "chain"), "chain \"%s\" not found",
-                         hc->chain);
+            cfg_errs_add(errs, cfg_pos_of(hc->node, "chain"), "chain \"%s\" not found", hc->chain);
             bad = -1;
         }
     }

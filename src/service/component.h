@@ -62,11 +62,11 @@ struct listener_type {
 
 struct listener {
     const struct listener_type *type;
-    struct service *svc;              /* borrowed */
-    const struct cfg_listener *cfg;   /* borrowed (never NULL: the builder fills a default) */
-    const char *addr;                 /* service address, borrowed */
-    const struct cval *svc_cfg_node;  /* the service's config node, for error positions */
-    int worker;                       /* owning worker id */
+    struct service *svc;             /* borrowed */
+    const struct cfg_listener *cfg;  /* borrowed (never NULL: the builder fills a default) */
+    const char *addr;                /* service address, borrowed */
+    const struct cval *svc_cfg_node; /* the service's config node, for error positions */
+    int worker;                      /* owning worker id */
 };
 
 /* ---- handler ---------------------------------------------------------------------------- */
@@ -84,11 +84,11 @@ struct handler_type {
 
 struct handler {
     const struct handler_type *type;
-    struct service *svc;              /* borrowed */
-    const struct cfg_handler *cfg;    /* borrowed (never NULL) */
-    struct router *router;            /* owned by the service: chain + dial options */
-    struct forwarder *fwd;            /* owned by the service; NULL without a forwarder */
-    int retries;                      /* handler.retries */
+    struct service *svc;           /* borrowed */
+    const struct cfg_handler *cfg; /* borrowed (never NULL) */
+    struct router *router;         /* owned by the service: chain + dial options */
+    struct forwarder *fwd;         /* owned by the service; NULL without a forwarder */
+    int retries;                   /* handler.retries */
 };
 
 /* ---- dialer ----------------------------------------------------------------------------- */

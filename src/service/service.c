@@ -224,8 +224,8 @@ void services_start(struct service **svcs, size_t n)
     clock_gettime(CLOCK_REALTIME, &ts);
     atomic_store(&g_next_sid, ((uint64_t)ts.tv_sec << 24) ^ ((uint64_t)ts.tv_nsec >> 6));
     for (size_t i = 0; i < n; i++)
-        LOG(LOG_INFO, &svcs[i]->log, "listening on %s/%s", svcs[i]->cfg->addr ? svcs[i]->cfg->addr : "",
-            svcs[i]->ltype->name);
+        LOG(LOG_INFO, &svcs[i]->log, "listening on %s/%s",
+            svcs[i]->cfg->addr ? svcs[i]->cfg->addr : "", svcs[i]->ltype->name);
     sched_on_stop(service_worker_stop, NULL);
     sched_on_each_worker(service_worker_start, NULL);
 }

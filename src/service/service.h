@@ -30,16 +30,16 @@ struct session_list {
 
 struct service {
     char *name;
-    const struct cfg_service *cfg;          /* borrowed from the build's cfg */
+    const struct cfg_service *cfg; /* borrowed from the build's cfg */
     const struct listener_type *ltype;
-    struct listener **listeners;            /* one per worker (NULL where none runs) */
+    struct listener **listeners; /* one per worker (NULL where none runs) */
     int nlisteners;
     struct handler *handler;
     struct router *router;
     struct forwarder *fwd;
-    struct session_list *sessions;          /* [nworkers] */
+    struct session_list *sessions; /* [nworkers] */
     struct log_field log_fields[4];
-    struct log_ctx log;                     /* service, listener, handler, kind */
+    struct log_ctx log; /* service, listener, handler, kind */
     _Atomic uint64_t total_conns, current_conns, total_errs, in_bytes, out_bytes;
 };
 
@@ -47,7 +47,7 @@ struct service {
  * it for the duration of handle(). */
 struct session {
     struct service *svc;
-    struct session *prev, *next;            /* in svc->sessions[worker] */
+    struct session *prev, *next; /* in svc->sessions[worker] */
     struct fiber *fiber;
     int worker;
     char sid[24];
@@ -55,8 +55,8 @@ struct session {
     char local[ADDR_STRLEN];
     int64_t start_ms;
     struct log_field log_fields[4];
-    struct log_ctx log;                     /* parent: svc->log; sid, remote, local, client */
-    const char *client_id;                  /* authenticated id, or NULL */
+    struct log_ctx log;    /* parent: svc->log; sid, remote, local, client */
+    const char *client_id; /* authenticated id, or NULL */
 };
 
 /* The part of a session that outlives its fiber when the relay continues in the splice pump:

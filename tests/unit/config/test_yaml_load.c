@@ -107,7 +107,8 @@ static void test_json_tabs_and_modes(void **state)
 
     /* a .json label and compact JSON */
     cfg_errs_init(&e);
-    v = yaml_load_string("{\"services\":[{\"name\":\"s\",\"addr\":\":1\"}]}", 42, "x.json", &e);
+    const char *compact = "{\"services\":[{\"name\":\"s\",\"addr\":\":1\"}]}";
+    v = yaml_load_string(compact, strlen(compact), "x.json", &e);
     assert_non_null(v);
     assert_int_equal(e.n, 0);
     cval_free(v);
@@ -306,6 +307,30 @@ static void test_cval_api(void **state)
     cval_free(d);
 }
 
+static void test_text_checks(void **state)
+{
+    (void)state;
+    struct cfg_errs e;
+    assert_null(load("a: b\nc: \xc9x\n", &e));
+    assert_string_equal(first_err(&e), "t.yaml:2:4: invalid UTF-8 byte 0xC9");
+    cfg_errs_free(&e);
+    assert_null(load("a: \x01\n", &e));
+    assert_string_equal(first_err(&e), "t.yaml:1:4: control character U+0001 is not allowed");
+    cfg_errs_free(&e);
+    cfg_errs_init(&e);
+    assert_null(yaml_load_string("a: b\0", 5, "t.yaml", &e));
+    assert_string_equal(first_err(&e), "t.yaml:1:5: control character U+0000 is not allowed");
+    cfg_errs_free(&e);
+    /* libfyaml 0.7.12 loops forever on this (invalid UTF-8 in a directive) */
+    assert_null(load("%ervices\xc9\xf5- x\n", &e));
+    cfg_errs_free(&e);
+    struct cval *v = load("\xef\xbb\xbf" "a: \"\xc3\xa9\"\n", &e); /* BOM + UTF-8 */
+    assert_non_null(v);
+    assert_string_equal(cval_map_get(v, "a")->str, "\xc3\xa9");
+    cval_free(v);
+    cfg_errs_free(&e);
+}
+
 static void test_resolver_edge_cases(void **state)
 {
     (void)state;
@@ -339,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_size_limit_and_files),
         cmocka_unit_test(test_empty_and_scalar_docs),
         cmocka_unit_test(test_cval_api),
+        cmocka_unit_test(test_text_checks),
         cmocka_unit_test(test_resolver_edge_cases),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
