@@ -3,6 +3,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -208,7 +209,16 @@ const char *sock_strerror(int neg_errno)
         return "i/o timeout";
     case -ECANCELED:
         return "operation was canceled";
-    default:
-        return strerror(-neg_errno);
+    default: {
+        /* Go spells syscall errors in lower case ("connection refused"); GOST users grep for
+         * those words. strerror_r keeps it thread-safe. */
+        static _Thread_local char buf[128];
+        const char *msg = strerror_r(-neg_errno, buf, sizeof buf);
+        if (msg != buf)
+            snprintf(buf, sizeof buf, "%s", msg);
+        if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+            buf[0] = (char)(buf[0] - 'A' + 'a');
+        return buf;
+    }
     }
 }

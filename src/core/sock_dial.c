@@ -88,7 +88,8 @@ int sock_dial_tcp_ex(const struct gaddr *to, const struct sock_dial_opts *opts, 
     *out = &s->base;
     return 0;
 fail:
-    fiber_set_err("dial tcp %s: %s", target, sock_strerror(rc));
+    fiber_set_err("dial tcp %s: %s%s", target,
+                  rc == -ETIMEDOUT || rc == -ECANCELED ? "" : "connect: ", sock_strerror(rc));
     return rc;
 }
 
