@@ -1,5 +1,6 @@
 /* cfg_errs: bounded positioned error list (contract in cfg_err.h). */
 #include "config/cfg_err.h"
+#include "core/xmalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +65,7 @@ void cfg_errs_print(const struct cfg_errs *e, FILE *out)
         if ((size_t)need < sizeof(small)) {
             fprintf(out, "%s\n", small);
         } else {
-            char *big = malloc((size_t)need + 1);
-            if (!big)
-                abort();
+            char *big = xmalloc((size_t)need + 1);
             cfg_err_format(&e->items[i], big, (size_t)need + 1);
             fprintf(out, "%s\n", big);
             free(big);

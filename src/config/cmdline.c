@@ -35,11 +35,11 @@ enum cmd_vkind {
 struct cmd_kv {
     char *key;
     enum cmd_vkind kind;
-    char *s;      /* CMD_V_STR */
-    int64_t i;    /* CMD_V_INT */
-    char **list;  /* CMD_V_LIST */
+    char *s;     /* CMD_V_STR */
+    int64_t i;   /* CMD_V_INT */
+    char **list; /* CMD_V_LIST */
     size_t nlist;
-    size_t koff;  /* offsets in the argument (URL_NOPOS when unknown) */
+    size_t koff; /* offsets in the argument (URL_NOPOS when unknown) */
     size_t voff;
 };
 
@@ -356,9 +356,8 @@ static int cmd_parse_duration(const char *s, int64_t *ns)
         const char *u;
         uint64_t mul;
     } units[] = {
-        {"ns", 1ull},          {"us", 1000ull},          {"\xc2\xb5s", 1000ull},
-        {"\xce\xbcs", 1000ull}, {"ms", 1000000ull},       {"s", 1000000000ull},
-        {"m", 60000000000ull}, {"h", 3600000000000ull},
+        {"ns", 1ull},       {"us", 1000ull},      {"\xc2\xb5s", 1000ull}, {"\xce\xbcs", 1000ull},
+        {"ms", 1000000ull}, {"s", 1000000000ull}, {"m", 60000000000ull},  {"h", 3600000000000ull},
     };
     const uint64_t lim = 1ull << 63;
     uint64_t d = 0;
@@ -678,8 +677,8 @@ static bool cmd_get_bool(const struct cmd_md *m, const char *k1, const char *k2)
     return false;
 }
 
-static int64_t cmd_get_duration(const struct cmd_md *m, const struct cmd_kv **found,
-                                const char *k1, const char *k2)
+static int64_t cmd_get_duration(const struct cmd_md *m, const struct cmd_kv **found, const char *k1,
+                                const char *k2)
 {
     const char *keys[2] = {k1, k2};
     if (found)
@@ -773,8 +772,8 @@ static struct cval *cmd_list(const struct cmd_ctx *c, size_t off)
     return cval_new(CVAL_LIST, cmd_pos(c, off));
 }
 
-static void cmd_put_str(const struct cmd_ctx *c, struct cval *map, const char *key,
-                        const char *s, size_t off)
+static void cmd_put_str(const struct cmd_ctx *c, struct cval *map, const char *key, const char *s,
+                        size_t off)
 {
     cmd_put(map, key, cval_new_str(s, cmd_pos(c, off)));
 }
@@ -855,8 +854,7 @@ static void cmd_split_scopes(const struct cmd_md *m, const char *const *prefix, 
         for (size_t p = 0; p < n && !skipped; p++) {
             if (!cmd_has_prefix(kv->key, prefix[p]))
                 continue;
-            struct cmd_kv *d = cmd_md_put(&out[p], kv->key + strlen(prefix[p]), kv->koff,
-                                          kv->voff);
+            struct cmd_kv *d = cmd_md_put(&out[p], kv->key + strlen(prefix[p]), kv->koff, kv->voff);
             char *key = d->key;
             cmd_kv_copy(d, kv);
             free(d->key);
@@ -1256,9 +1254,9 @@ static int cmd_build_hop(struct cmd_ctx *c, size_t idx, const char *arg, struct 
         sn = sn_host;
     }
     static const char *const tls_keys[] = {
-        "tls.certFile", "certFile", "cert",       "tls.keyFile", "keyFile",        "key",
-        "tls.caFile",   "caFile",   "ca",         "tls.secure",  "secure",         "tls.servername",
-        "serverName",
+        "tls.certFile", "certFile",       "cert",       "tls.keyFile", "keyFile",
+        "key",          "tls.caFile",     "caFile",     "ca",          "tls.secure",
+        "secure",       "tls.servername", "serverName",
     };
     struct cval *tls = NULL;
     if (secure || cert[0] || ca[0] || sn[0]) {
@@ -1460,8 +1458,7 @@ static void cmd_svc_objs_build(struct cmd_ctx *c, struct cmd_md *h, struct cmd_s
     cmd_md_free(&s);
 }
 
-static struct cval *cmd_target_cval(const struct cmd_ctx *c, const struct url_item *t,
-                                    size_t idx)
+static struct cval *cmd_target_cval(const struct cmd_ctx *c, const struct url_item *t, size_t idx)
 {
     char name[48];
     snprintf(name, sizeof name, "target-%zu", idx);
@@ -1476,8 +1473,8 @@ static struct cval *cmd_target_cval(const struct cmd_ctx *c, const struct url_it
 
 static int cmd_build_services(struct cmd_ctx *c, const char *arg, bool has_chain)
 {
-    static const char *const fwd_listeners[] = {"tcp",  "udp", "rtcp", "rudp",  "tun",
-                                                "tap",  "dns", "unix", "runix", "serial"};
+    static const char *const fwd_listeners[] = {"tcp", "udp", "rtcp", "rudp",  "tun",
+                                                "tap", "dns", "unix", "runix", "serial"};
     static const char *const remote_listeners[] = {"rtcp", "rudp", "runix"};
     static const char *const scope_prefix[] = {"service.", "handler.", "listener."};
     struct url_spec sp;
@@ -1692,8 +1689,7 @@ static const char *cmd_label(const char *flag, size_t i)
 }
 
 int cmdline_build_opts(const char *const *L, size_t nL, const char *const *F, size_t nF,
-                       const struct cmdline_opts *opts, struct cval **out, char *err,
-                       size_t errlen)
+                       const struct cmdline_opts *opts, struct cval **out, char *err, size_t errlen)
 {
     struct cmd_ctx c;
     int rc = 0;
@@ -1739,9 +1735,9 @@ int cmdline_build_opts(const char *const *L, size_t nL, const char *const *F, si
         const char *key;
         struct cval **list;
     } tops[] = {
-        {"services", &c.services},   {"chains", &c.chains},       {"admissions", &c.admissions},
-        {"bypasses", &c.bypasses},   {"resolvers", &c.resolvers}, {"hosts", &c.hosts},
-        {"limiters", &c.limiters},   {"climiters", &c.climiters}, {"rlimiters", &c.rlimiters},
+        {"services", &c.services}, {"chains", &c.chains},       {"admissions", &c.admissions},
+        {"bypasses", &c.bypasses}, {"resolvers", &c.resolvers}, {"hosts", &c.hosts},
+        {"limiters", &c.limiters}, {"climiters", &c.climiters}, {"rlimiters", &c.rlimiters},
     };
     for (size_t i = 0; i < sizeof tops / sizeof tops[0]; i++) {
         struct cval *l = *tops[i].list;

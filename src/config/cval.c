@@ -1,5 +1,6 @@
 /* cval: implementation of the position-carrying value tree (contract in cval.h). */
 #include "config/cval.h"
+#include "core/xmalloc.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -7,37 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
-static void *cval_xalloc(size_t n)
-{
-    void *p = calloc(1, n ? n : 1);
-    if (!p) {
-        fputs("gost: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
-static void *cval_xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fputs("gost: out of memory\n", stderr);
-        abort();
-    }
-    return q;
-}
-
-static char *cval_xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = cval_xalloc(n);
-    memcpy(d, s, n);
-    return d;
-}
-
 struct cval *cval_new(enum cval_kind kind, struct cval_pos pos)
 {
-    struct cval *v = cval_xalloc(sizeof(*v));
+    struct cval *v = xcalloc(1, sizeof(*v));
     v->kind = kind;
     v->pos = pos;
     return v;
@@ -46,7 +19,7 @@ struct cval *cval_new(enum cval_kind kind, struct cval_pos pos)
 struct cval *cval_new_str(const char *s, struct cval_pos pos)
 {
     struct cval *v = cval_new(CVAL_STR, pos);
-    v->str = cval_xstrdup(s ? s : "");
+    v->str = xstrdup(s ? s : "");
     return v;
 }
 
@@ -55,7 +28,7 @@ struct cval *cval_new_int(int64_t i, struct cval_pos pos)
     char buf[32];
     struct cval *v = cval_new(CVAL_INT, pos);
     snprintf(buf, sizeof(buf), "%lld", (long long)i);
-    v->str = cval_xstrdup(buf);
+    v->str = xstrdup(buf);
     v->u.i = i;
     return v;
 }
@@ -63,7 +36,7 @@ struct cval *cval_new_int(int64_t i, struct cval_pos pos)
 struct cval *cval_new_bool(bool b, struct cval_pos pos)
 {
     struct cval *v = cval_new(CVAL_BOOL, pos);
-    v->str = cval_xstrdup(b ? "true" : "false");
+    v->str = xstrdup(b ? "true" : "false");
     v->u.b = b;
     return v;
 }
@@ -72,7 +45,7 @@ void cval_list_push(struct cval *list, struct cval *item)
 {
     if (list->u.list.n == list->u.list.cap) {
         size_t cap = list->u.list.cap ? list->u.list.cap * 2 : 4;
-        list->u.list.items = cval_xrealloc(list->u.list.items, cap * sizeof(*list->u.list.items));
+        list->u.list.items = xrealloc(list->u.list.items, cap * sizeof(*list->u.list.items));
         list->u.list.cap = cap;
     }
     list->u.list.items[list->u.list.n++] = item;
@@ -92,11 +65,11 @@ struct cval *cval_map_set(struct cval *map, const char *key, struct cval_pos key
     }
     if (map->u.map.n == map->u.map.cap) {
         size_t cap = map->u.map.cap ? map->u.map.cap * 2 : 4;
-        map->u.map.ents = cval_xrealloc(map->u.map.ents, cap * sizeof(*map->u.map.ents));
+        map->u.map.ents = xrealloc(map->u.map.ents, cap * sizeof(*map->u.map.ents));
         map->u.map.cap = cap;
     }
     struct cval_entry *e = &map->u.map.ents[map->u.map.n++];
-    e->key = cval_xstrdup(key);
+    e->key = xstrdup(key);
     e->key_pos = key_pos;
     e->val = val;
     return val;
@@ -145,7 +118,7 @@ struct cval *cval_dup(const struct cval *v)
         return NULL;
     struct cval *d = cval_new(v->kind, v->pos);
     if (v->str)
-        d->str = cval_xstrdup(v->str);
+        d->str = xstrdup(v->str);
     switch (v->kind) {
     case CVAL_LIST:
         for (size_t i = 0; i < v->u.list.n; i++)
@@ -157,11 +130,11 @@ struct cval *cval_dup(const struct cval *v)
             /* Not cval_map_set: keep every entry even if a caller built duplicates. */
             if (d->u.map.n == d->u.map.cap) {
                 size_t cap = d->u.map.cap ? d->u.map.cap * 2 : 4;
-                d->u.map.ents = cval_xrealloc(d->u.map.ents, cap * sizeof(*d->u.map.ents));
+                d->u.map.ents = xrealloc(d->u.map.ents, cap * sizeof(*d->u.map.ents));
                 d->u.map.cap = cap;
             }
             struct cval_entry *de = &d->u.map.ents[d->u.map.n++];
-            de->key = cval_xstrdup(e->key);
+            de->key = xstrdup(e->key);
             de->key_pos = e->key_pos;
             de->val = cval_dup(e->val);
         }
@@ -221,7 +194,7 @@ const char *cval_intern(const char *name)
         }
     }
     size_t n = strlen(name) + 1;
-    struct cval_interned *it = cval_xalloc(sizeof(*it) + n);
+    struct cval_interned *it = xcalloc(1, sizeof(*it) + n);
     memcpy(it->name, name, n);
     it->next = cval_intern_head;
     cval_intern_head = it;

@@ -1,6 +1,7 @@
 /* -O yaml|json emitter, driven by the schema tables (contract in emit.h). Recursion follows
  * the schema and metadata trees, both depth-bounded by the loader. */
 #include "config/emit.h"
+#include "core/xmalloc.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -97,9 +98,7 @@ static int em_cmp_yaml(const void *a, const void *b)
 
 static struct em_sorted em_sort(const struct cval *m, bool yaml)
 {
-    struct em_sorted s = {calloc(m->u.map.n ? m->u.map.n : 1, sizeof(*s.ents)), m->u.map.n};
-    if (!s.ents)
-        abort();
+    struct em_sorted s = {xcalloc(m->u.map.n, sizeof(*s.ents)), m->u.map.n};
     for (size_t i = 0; i < s.n; i++)
         s.ents[i] = &m->u.map.ents[i];
     qsort(s.ents, s.n, sizeof(*s.ents), yaml ? em_cmp_yaml : em_cmp_bytes);

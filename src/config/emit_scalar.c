@@ -2,8 +2,10 @@
  * yaml.v3's encoder (stringv) and its libyaml port (analyze_scalar, select_scalar_style,
  * write_*_scalar) with an unlimited line width, which is how yaml.v3 encodes. */
 #include "config/emit_scalar.h"
+#include "core/xmalloc.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/yaml_scalar.h"
@@ -166,11 +168,26 @@ static struct es_analysis es_analyze(const char *str)
         unsigned char c = s[i];
         if (i == 0) {
             switch (c) {
-            case '#': case ',': case '[': case ']': case '{': case '}': case '&': case '*':
-            case '!': case '|': case '>': case '\'': case '"': case '%': case '@': case '`':
+            case '#':
+            case ',':
+            case '[':
+            case ']':
+            case '{':
+            case '}':
+            case '&':
+            case '*':
+            case '!':
+            case '|':
+            case '>':
+            case '\'':
+            case '"':
+            case '%':
+            case '@':
+            case '`':
                 flow_ind = block_ind = true;
                 break;
-            case '?': case ':':
+            case '?':
+            case ':':
                 flow_ind = true;
                 if (followed_ws)
                     block_ind = true;
@@ -184,7 +201,12 @@ static struct es_analysis es_analyze(const char *str)
             }
         } else {
             switch (c) {
-            case ',': case '?': case '[': case ']': case '{': case '}':
+            case ',':
+            case '?':
+            case '[':
+            case ']':
+            case '{':
+            case '}':
                 flow_ind = true;
                 break;
             case ':':
@@ -257,9 +279,8 @@ static struct es_analysis es_analyze(const char *str)
 
 static bool es_is_old_bool(const char *s)
 {
-    static const char *const v[] = {"y",   "Y",  "yes", "Yes", "YES", "on",  "On",  "ON",
-                                    "n",   "N",  "no",  "No",  "NO",  "off", "Off", "OFF",
-                                    NULL};
+    static const char *const v[] = {"y", "Y",  "yes", "Yes", "YES", "on",  "On",  "ON", "n",
+                                    "N", "no", "No",  "NO",  "off", "Off", "OFF", NULL};
     for (size_t i = 0; v[i]; i++)
         if (strcmp(s, v[i]) == 0)
             return true;
@@ -346,21 +367,51 @@ static void es_write_double(FILE *out, const char *str)
             cp == '\\') {
             fputc('\\', out);
             switch (cp) {
-            case 0x00: fputc('0', out); break;
-            case 0x07: fputc('a', out); break;
-            case 0x08: fputc('b', out); break;
-            case 0x09: fputc('t', out); break;
-            case 0x0A: fputc('n', out); break;
-            case 0x0B: fputc('v', out); break;
-            case 0x0C: fputc('f', out); break;
-            case 0x0D: fputc('r', out); break;
-            case 0x1B: fputc('e', out); break;
-            case 0x22: fputc('"', out); break;
-            case 0x5C: fputc('\\', out); break;
-            case 0x85: fputc('N', out); break;
-            case 0xA0: fputc('_', out); break;
-            case 0x2028: fputc('L', out); break;
-            case 0x2029: fputc('P', out); break;
+            case 0x00:
+                fputc('0', out);
+                break;
+            case 0x07:
+                fputc('a', out);
+                break;
+            case 0x08:
+                fputc('b', out);
+                break;
+            case 0x09:
+                fputc('t', out);
+                break;
+            case 0x0A:
+                fputc('n', out);
+                break;
+            case 0x0B:
+                fputc('v', out);
+                break;
+            case 0x0C:
+                fputc('f', out);
+                break;
+            case 0x0D:
+                fputc('r', out);
+                break;
+            case 0x1B:
+                fputc('e', out);
+                break;
+            case 0x22:
+                fputc('"', out);
+                break;
+            case 0x5C:
+                fputc('\\', out);
+                break;
+            case 0x85:
+                fputc('N', out);
+                break;
+            case 0xA0:
+                fputc('_', out);
+                break;
+            case 0x2028:
+                fputc('L', out);
+                break;
+            case 0x2029:
+                fputc('P', out);
+                break;
             default:
                 if (cp <= 0xFF)
                     fprintf(out, "x%c%c", hex[cp >> 4], hex[cp & 0xF]);
@@ -472,12 +523,43 @@ static size_t es_runes(const char *str, int32_t *out, size_t cap)
     return n;
 }
 
+/* Compares two runs of ASCII digits as numbers (an empty run is 0). With `prefix`, both are
+ * read as if preceded by a 1, so leading zeros count. */
+static int es_cmp_digits(const int32_t *a, size_t an, const int32_t *b, size_t bn, bool prefix)
+{
+    if (!prefix) {
+        while (an && *a == '0')
+            a++, an--;
+        while (bn && *b == '0')
+            b++, bn--;
+    }
+    if (an != bn)
+        return an < bn ? -1 : 1;
+    for (size_t k = 0; k < an; k++)
+        if (a[k] != b[k])
+            return a[k] < b[k] ? -1 : 1;
+    return 0;
+}
+
+static int es_key_cmp_runes(const int32_t *ar, size_t al, const int32_t *br, size_t bl);
+
 int emit_yaml_key_cmp(const char *a, const char *b)
 {
-    int32_t ar[256], br[256];
-    size_t al = es_runes(a, ar, 256), bl = es_runes(b, br, 256);
-    if (al == 256 || bl == 256)
-        return strcmp(a, b); /* absurdly long keys: byte order */
+    int32_t sa[128], sb[128];
+    size_t na = strlen(a), nb = strlen(b);
+    int32_t *ar = na < 128 ? sa : xcalloc(na + 1, sizeof(int32_t));
+    int32_t *br = nb < 128 ? sb : xcalloc(nb + 1, sizeof(int32_t));
+    size_t al = es_runes(a, ar, na + 1), bl = es_runes(b, br, nb + 1);
+    int r = es_key_cmp_runes(ar, al, br, bl);
+    if (ar != sa)
+        free(ar);
+    if (br != sb)
+        free(br);
+    return r;
+}
+
+static int es_key_cmp_runes(const int32_t *ar, size_t al, const int32_t *br, size_t bl)
+{
     bool digits = false;
     for (size_t i = 0; i < al && i < bl; i++) {
         if (ar[i] == br[i]) {
@@ -492,23 +574,27 @@ int emit_yaml_key_cmp(const char *a, const char *b)
                 return la ? -1 : 1;
             return lb ? -1 : 1;
         }
-        uint64_t an = 0, bn = 0; /* wraps like Go's int64 arithmetic would */
+        /* Numeric value of the digit runs starting at i. A leading '0' continues a number
+         * when a non-zero digit precedes it (Go's code then starts both values at 1). Compared
+         * as arbitrary-length numbers: equal to Go's int64 comparison whenever that does not
+         * overflow, and a consistent order when it would. */
+        bool prefix = false;
         if (ar[i] == '0' || br[i] == '0') {
             for (size_t j = i; j-- > 0 && es_is_digit(ar[j]);) {
                 if (ar[j] != '0') {
-                    an = 1;
-                    bn = 1;
+                    prefix = true;
                     break;
                 }
             }
         }
         size_t ai = i, bi = i;
-        for (; ai < al && es_is_digit(ar[ai]); ai++)
-            an = an * 10 + (uint64_t)(ar[ai] - '0');
-        for (; bi < bl && es_is_digit(br[bi]); bi++)
-            bn = bn * 10 + (uint64_t)(br[bi] - '0');
-        if (an != bn)
-            return (int64_t)an < (int64_t)bn ? -1 : 1;
+        while (ai < al && es_is_digit(ar[ai]))
+            ai++;
+        while (bi < bl && es_is_digit(br[bi]))
+            bi++;
+        int num = es_cmp_digits(ar + i, ai - i, br + i, bi - i, prefix);
+        if (num)
+            return num;
         if (ai != bi)
             return ai < bi ? -1 : 1;
         return ar[i] < br[i] ? -1 : 1;

@@ -12,32 +12,31 @@
 /* Each list is sorted in strcmp order (binary search; the unit tests check the order). */
 
 static const char *const gost_listener_names[] = {
-    "dns",      "dtls",  "ftcp",  "grpc",  "h2",     "h2c",   "h3",    "http2", "http3",
-    "icmp",     "icmp6", "kcp",   "mtcp",  "mtls",   "mws",   "mwss",  "ohttp", "otls",
-    "pht",      "phts",  "quic",  "red",   "redir",  "redirect", "redu", "rtcp", "rudp",
-    "runix",    "serial", "ssh",  "sshd",  "stdio",  "tap",   "tcp",   "tls",   "tun",
-    "tungo",    "udp",   "unix",  "ws",    "wss",    "wt",
+    "dns",   "dtls",   "ftcp", "grpc", "h2",    "h2c",      "h3",   "http2", "http3",
+    "icmp",  "icmp6",  "kcp",  "mtcp", "mtls",  "mws",      "mwss", "ohttp", "otls",
+    "pht",   "phts",   "quic", "red",  "redir", "redirect", "redu", "rtcp",  "rudp",
+    "runix", "serial", "ssh",  "sshd", "stdio", "tap",      "tcp",  "tls",   "tun",
+    "tungo", "udp",    "unix", "ws",   "wss",   "wt",
 };
 
 static const char *const gost_handler_names[] = {
-    "api",     "auto",    "dns",     "file",   "forward", "http",  "http2",  "http3",
-    "masque",  "metrics", "red",     "redir",  "redirect", "redu", "relay",  "router",
-    "rtcp",    "rudp",    "runix",   "serial", "sni",     "socks", "socks4", "socks4a",
-    "socks5",  "ss",      "sshd",    "ssu",    "tap",     "tcp",   "tun",    "tungo",
-    "tunnel",  "udp",     "unix",
+    "api",     "auto",   "dns",   "file",     "forward", "http",    "http2",  "http3", "masque",
+    "metrics", "red",    "redir", "redirect", "redu",    "relay",   "router", "rtcp",  "rudp",
+    "runix",   "serial", "sni",   "socks",    "socks4",  "socks4a", "socks5", "ss",    "sshd",
+    "ssu",     "tap",    "tcp",   "tun",      "tungo",   "tunnel",  "udp",    "unix",
 };
 
 static const char *const gost_dialer_names[] = {
-    "direct", "dtls",   "ftcp",  "grpc",  "h2",    "h2c",   "h3",     "h3-masque", "http2",
-    "http3",  "icmp",   "icmp6", "kcp",   "mtcp",  "mtls",  "mws",    "mwss",      "ohttp",
-    "ohttps", "otls",   "pht",   "phts",  "quic",  "serial", "ssh",   "sshd",      "tcp",
-    "tls",    "udp",    "unix",  "utls",  "virtual", "ws",  "wss",    "wt",
+    "direct", "dtls", "ftcp",  "grpc", "h2",      "h2c",    "h3",  "h3-masque", "http2",
+    "http3",  "icmp", "icmp6", "kcp",  "mtcp",    "mtls",   "mws", "mwss",      "ohttp",
+    "ohttps", "otls", "pht",   "phts", "quic",    "serial", "ssh", "sshd",      "tcp",
+    "tls",    "udp",  "unix",  "utls", "virtual", "ws",     "wss", "wt",
 };
 
 static const char *const gost_connector_names[] = {
-    "direct", "forward", "http",   "http2",  "masque", "relay", "router", "serial", "sni",
-    "socks",  "socks4",  "socks4a", "socks5", "ss",    "sshd",  "ssu",    "tcp",    "tunnel",
-    "unix",   "virtual",
+    "direct", "forward", "http",  "http2",  "masque",  "relay",   "router",
+    "serial", "sni",     "socks", "socks4", "socks4a", "socks5",  "ss",
+    "sshd",   "ssu",     "tcp",   "tunnel", "unix",    "virtual",
 };
 
 /* Registered in GOST HEAD only (not in stable v3.2.6 / go-gost/x v0.8.1). */

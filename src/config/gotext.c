@@ -322,7 +322,7 @@ static void gotext_fmt_e(bool neg, const char *d, int nd, int dp, char *buf, siz
     int exp = dp - 1;
     char mant[40];
     if (nd > 1)
-        snprintf(mant, sizeof(mant), "%c.%s", d[0], d + 1);
+        snprintf(mant, sizeof(mant), "%c.%.32s", d[0], d + 1);
     else
         snprintf(mant, sizeof(mant), "%c", d[0]);
     snprintf(buf, len, "%s%se%c%02d", neg ? "-" : "", mant, exp < 0 ? '-' : '+', abs(exp));
@@ -331,10 +331,10 @@ static void gotext_fmt_e(bool neg, const char *d, int nd, int dp, char *buf, siz
 static void gotext_fmt_f(bool neg, const char *d, int nd, int dp, char *buf, size_t len)
 {
     size_t o = 0;
-#define PUT(ch)                                                                                  \
-    do {                                                                                         \
-        if (o + 1 < len)                                                                         \
-            buf[o++] = (ch);                                                                     \
+#define PUT(ch)                                                                                    \
+    do {                                                                                           \
+        if (o + 1 < len)                                                                           \
+            buf[o++] = (ch);                                                                       \
     } while (0)
     if (neg)
         PUT('-');

@@ -1,5 +1,6 @@
 /* Metadata getters (contract in md.h). */
 #include "config/md.h"
+#include "core/xmalloc.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -174,8 +175,7 @@ enum md_status md_parse_duration(const struct cval *md, const char *const *keys,
     case CVAL_STR:
         if (gotext_parse_duration(v->str, out_ns))
             return MD_OK;
-        if (gotext_atoi(v->str, &n) && n <= INT64_MAX / 1000000000 &&
-            n >= INT64_MIN / 1000000000) {
+        if (gotext_atoi(v->str, &n) && n <= INT64_MAX / 1000000000 && n >= INT64_MIN / 1000000000) {
             *out_ns = n * 1000000000;
             return MD_OK;
         }
@@ -184,14 +184,6 @@ enum md_status md_parse_duration(const struct cval *md, const char *const *keys,
         break;
     }
     return md_invalid(errs, v, key, "duration");
-}
-
-static char *md_xstrndup(const char *s, size_t n)
-{
-    char *d = strndup(s, n);
-    if (!d)
-        abort();
-    return d;
 }
 
 enum md_status md_parse_strings(const struct cval *md, const char *const *keys, char ***out,
@@ -207,21 +199,17 @@ enum md_status md_parse_strings(const struct cval *md, const char *const *keys, 
         for (size_t i = 0; i < v->u.list.n; i++)
             if (!md_is_scalar(v->u.list.items[i]))
                 return md_invalid(errs, v->u.list.items[i], key, "list item (want a string)");
-        arr = calloc(v->u.list.n + 1, sizeof(char *));
-        if (!arr)
-            abort();
+        arr = xcalloc(v->u.list.n + 1, sizeof(char *));
         for (size_t i = 0; i < v->u.list.n; i++) {
             const char *t = v->u.list.items[i]->str ? v->u.list.items[i]->str : "";
-            arr[n++] = md_xstrndup(t, strlen(t));
+            arr[n++] = xstrndup(t, strlen(t));
         }
     } else if (md_is_scalar(v)) {
         const char *s = v->str ? v->str : "";
         size_t parts = 1;
         for (const char *p = s; *p; p++)
             parts += *p == ',';
-        arr = calloc(parts + 1, sizeof(char *));
-        if (!arr)
-            abort();
+        arr = xcalloc(parts + 1, sizeof(char *));
         const char *p = s;
         for (;;) {
             size_t len = strcspn(p, ",");
@@ -231,7 +219,7 @@ enum md_status md_parse_strings(const struct cval *md, const char *const *keys, 
             while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
                 e--;
             if (e > b)
-                arr[n++] = md_xstrndup(b, (size_t)(e - b));
+                arr[n++] = xstrndup(b, (size_t)(e - b));
             if (!p[len])
                 break;
             p += len + 1;
@@ -245,8 +233,8 @@ enum md_status md_parse_strings(const struct cval *md, const char *const *keys, 
     return MD_OK;
 }
 
-enum md_status md_parse_map(const struct cval *md, const char *const *keys,
-                            const struct cval **out, bool scalars_only, struct cfg_errs *errs)
+enum md_status md_parse_map(const struct cval *md, const char *const *keys, const struct cval **out,
+                            bool scalars_only, struct cfg_errs *errs)
 {
     const char *key;
     const struct cval *v = md_find(md, keys, &key);
@@ -258,8 +246,8 @@ enum md_status md_parse_map(const struct cval *md, const char *const *keys,
         for (size_t i = 0; i < v->u.map.n; i++) {
             const struct cval *e = v->u.map.ents[i].val;
             if (e && !md_is_scalar(e) && e->kind != CVAL_NULL) {
-                cfg_errs_add(errs, e->pos, "metadata \"%s\": value of \"%s\" must be a string",
-                             key, v->u.map.ents[i].key);
+                cfg_errs_add(errs, e->pos, "metadata \"%s\": value of \"%s\" must be a string", key,
+                             v->u.map.ents[i].key);
                 return MD_INVALID;
             }
         }

@@ -73,8 +73,8 @@ enum md_status md_parse_strings(const struct cval *md, const char *const *keys, 
                                 size_t *n, struct cfg_errs *errs);
 /* Also checks that every value of the map is a scalar (string→string map semantics) when
  * `scalars_only` is set. */
-enum md_status md_parse_map(const struct cval *md, const char *const *keys,
-                            const struct cval **out, bool scalars_only, struct cfg_errs *errs);
+enum md_status md_parse_map(const struct cval *md, const char *const *keys, const struct cval **out,
+                            bool scalars_only, struct cfg_errs *errs);
 
 void md_strings_free(char **v);
 

@@ -3,6 +3,7 @@
  * never the shape of the input alone.
  */
 #include "config/schema.h"
+#include "core/xmalloc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -23,22 +24,6 @@ struct sl_ctx {
     size_t nerr;
 };
 
-static void *sl_xcalloc(size_t n, size_t size)
-{
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p)
-        abort();
-    return p;
-}
-
-static char *sl_xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        abort();
-    return d;
-}
-
 static void sl_err(struct sl_ctx *c, struct cval_pos pos, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -55,9 +40,7 @@ static void sl_own(struct cfg *cfg, struct cval *v)
 {
     if (cfg->n_owned_ == cfg->cap_owned_) {
         cfg->cap_owned_ = cfg->cap_owned_ ? cfg->cap_owned_ * 2 : 4;
-        cfg->owned_ = realloc(cfg->owned_, cfg->cap_owned_ * sizeof(*cfg->owned_));
-        if (!cfg->owned_)
-            abort();
+        cfg->owned_ = xrealloc(cfg->owned_, cfg->cap_owned_ * sizeof(*cfg->owned_));
     }
     cfg->owned_[cfg->n_owned_++] = v;
 }
@@ -98,8 +81,8 @@ static void sl_type_err(struct sl_ctx *c, const struct cval *v, const char *key,
                         const char *expected)
 {
     char d[80], w[SL_PATH_MAX + 8];
-    sl_err(c, v->pos, "\"%s\" %s: expected %s, got %s", key, sl_where(path, w, sizeof(w)),
-           expected, sl_describe(v, d, sizeof(d)));
+    sl_err(c, v->pos, "\"%s\" %s: expected %s, got %s", key, sl_where(path, w, sizeof(w)), expected,
+           sl_describe(v, d, sizeof(d)));
 }
 
 /* ---- scalar conversions (mapstructure WeaklyTypedInput semantics) ------------------------- */
@@ -110,15 +93,15 @@ static char *sl_weak_string(const struct cval *v)
     char buf[512];
     switch (v->kind) {
     case CVAL_STR:
-        return sl_xstrdup(v->str ? v->str : "");
+        return xstrdup(v->str ? v->str : "");
     case CVAL_INT:
         snprintf(buf, sizeof(buf), "%lld", (long long)v->u.i);
-        return sl_xstrdup(buf);
+        return xstrdup(buf);
     case CVAL_FLOAT:
         gotext_format_float(v->u.f, 'f', buf, sizeof(buf));
-        return sl_xstrdup(buf);
+        return xstrdup(buf);
     case CVAL_BOOL:
-        return sl_xstrdup(v->u.b ? "1" : "0");
+        return xstrdup(v->u.b ? "1" : "0");
     default:
         return NULL;
     }
@@ -327,7 +310,7 @@ static struct cval *sl_load_strmap(struct sl_ctx *c, const struct cval *v, const
         const struct cval *m = srcs[s];
         for (size_t i = 0; i < m->u.map.n; i++) {
             const struct cval_entry *e = &m->u.map.ents[i];
-            char *str = e->val->kind == CVAL_NULL ? sl_xstrdup("") : sl_weak_string(e->val);
+            char *str = e->val->kind == CVAL_NULL ? xstrdup("") : sl_weak_string(e->val);
             if (!str) {
                 char sub[SL_PATH_MAX];
                 sl_child_path(sub, sizeof(sub), path, key, -1);
@@ -389,10 +372,10 @@ static void sl_load_strs(struct sl_ctx *c, void *obj, const struct cfg_field *f,
     char ***arr = CFG_FIELD_PTR(obj, f);
     size_t *n = &CFG_FIELD_COUNT(obj, f);
     if (v->kind == CVAL_LIST) {
-        *arr = sl_xcalloc(v->u.list.n, sizeof(char *));
+        *arr = xcalloc(v->u.list.n, sizeof(char *));
         for (size_t i = 0; i < v->u.list.n; i++) {
             const struct cval *it = v->u.list.items[i];
-            char *s = it->kind == CVAL_NULL ? sl_xstrdup("") : sl_weak_string(it);
+            char *s = it->kind == CVAL_NULL ? xstrdup("") : sl_weak_string(it);
             if (!s) {
                 sl_type_err(c, it, f->name, path, "a list of strings");
                 continue;
@@ -409,13 +392,11 @@ static void sl_load_strs(struct sl_ctx *c, void *obj, const struct cfg_field *f,
         size_t parts = 1;
         for (const char *p = s; *p; p++)
             parts += *p == ',';
-        *arr = sl_xcalloc(parts, sizeof(char *));
+        *arr = xcalloc(parts, sizeof(char *));
         const char *start = s;
         for (const char *p = s;; p++) {
             if (*p == ',' || !*p) {
-                (*arr)[(*n)++] = strndup(start, (size_t)(p - start));
-                if (!(*arr)[*n - 1])
-                    abort();
+                (*arr)[(*n)++] = xstrndup(start, (size_t)(p - start));
                 if (!*p)
                     break;
                 start = p + 1;
@@ -428,7 +409,7 @@ static void sl_load_strs(struct sl_ctx *c, void *obj, const struct cfg_field *f,
         sl_type_err(c, v, f->name, path, "a list of strings");
         return;
     }
-    *arr = sl_xcalloc(1, sizeof(char *));
+    *arr = xcalloc(1, sizeof(char *));
     (*arr)[(*n)++] = s;
 }
 
@@ -442,7 +423,7 @@ static void sl_load_objs(struct sl_ctx *c, void *obj, const struct cfg_field *f,
         /* mapstructure lifts a single object into a one-element list (empty map: no list) */
         if (v->u.map.n == 0)
             return;
-        *arr = sl_xcalloc(1, sizeof(void *));
+        *arr = xcalloc(1, sizeof(void *));
         sl_child_path(sub, sizeof(sub), path, f->name, 0);
         void *o = sl_load_obj(c, f->elem, v, sub);
         if (o)
@@ -454,7 +435,7 @@ static void sl_load_objs(struct sl_ctx *c, void *obj, const struct cfg_field *f,
                     f->elem->scalar_field >= 0 ? "a list of names or mappings" : "a list");
         return;
     }
-    *arr = sl_xcalloc(v->u.list.n, sizeof(void *));
+    *arr = xcalloc(v->u.list.n, sizeof(void *));
     for (size_t i = 0; i < v->u.list.n; i++) {
         sl_child_path(sub, sizeof(sub), path, f->name, (long)i);
         const struct cval *it = v->u.list.items[i];
@@ -536,8 +517,8 @@ static void sl_obj_path(const struct cfg_type *t, const struct cval *v, const ch
         snprintf(out, len, "%s", fallback);
 }
 
-static void sl_fill_obj(struct sl_ctx *c, const struct cfg_type *t, void *obj,
-                        const struct cval *v, const char *path)
+static void sl_fill_obj(struct sl_ctx *c, const struct cfg_type *t, void *obj, const struct cval *v,
+                        const char *path)
 {
     struct cfg_obj_hdr *h = obj;
     h->pos = v->pos;
@@ -578,7 +559,7 @@ static void *sl_load_obj(struct sl_ctx *c, const struct cfg_type *t, const struc
 {
     if (v->kind != CVAL_MAP) {
         if (t->scalar_field >= 0 && sl_is_scalar(v)) {
-            void *obj = sl_xcalloc(1, t->size);
+            void *obj = xcalloc(1, t->size);
             struct cfg_obj_hdr *h = obj;
             h->pos = v->pos;
             h->node = v;
@@ -592,7 +573,7 @@ static void *sl_load_obj(struct sl_ctx *c, const struct cfg_type *t, const struc
     }
     char path[SL_PATH_MAX];
     sl_obj_path(t, v, fallback_path, path, sizeof(path));
-    void *obj = sl_xcalloc(1, t->size);
+    void *obj = xcalloc(1, t->size);
     sl_fill_obj(c, t, obj, v, path);
     return obj;
 }
@@ -667,7 +648,7 @@ static void sl_check_dup_names(struct sl_ctx *c, const struct cfg *cfg)
         void *const *arr = *(void *const *const *)CFG_FIELD_CPTR(cfg, f);
         if (n < 2)
             continue;
-        struct sl_named *v = sl_xcalloc(n, sizeof(*v));
+        struct sl_named *v = xcalloc(n, sizeof(*v));
         size_t m = 0;
         for (size_t k = 0; k < n; k++) {
             const char *name = *(char *const *)CFG_FIELD_CPTR(arr[k], &f->elem->fields[0]);
@@ -694,7 +675,7 @@ static void sl_check_dup_names(struct sl_ctx *c, const struct cfg *cfg)
 
 struct cfg *cfg_new(void)
 {
-    return sl_xcalloc(1, sizeof(struct cfg));
+    return xcalloc(1, sizeof(struct cfg));
 }
 
 void cfg_free(struct cfg *cfg)
@@ -764,9 +745,7 @@ int cfg_merge(struct cfg *dst, struct cfg *src, struct cfg_errs *errs)
             void ***da = CFG_FIELD_PTR(dst, f);
             void ***sa = CFG_FIELD_PTR(src, f);
             size_t dn = CFG_FIELD_COUNT(dst, f);
-            *da = realloc(*da, (dn + sn) * sizeof(void *));
-            if (!*da)
-                abort();
+            *da = xrealloc(*da, (dn + sn) * sizeof(void *));
             memcpy(*da + dn, *sa, sn * sizeof(void *));
             CFG_FIELD_COUNT(dst, f) = dn + sn;
             free(*sa);

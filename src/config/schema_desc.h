@@ -37,8 +37,8 @@ struct cfg_field {
     const char *json_name; /* JSON output spelling when it differs (untagged Go fields) */
     enum cfg_fkind kind;
     unsigned flags;
-    size_t off;       /* offset of the value (or of the array pointer) */
-    size_t count_off; /* CFK_STRS/CFK_OBJS: offset of the size_t count */
+    size_t off;                  /* offset of the value (or of the array pointer) */
+    size_t count_off;            /* CFK_STRS/CFK_OBJS: offset of the size_t count */
     const struct cfg_type *elem; /* CFK_OBJ/CFK_OBJS */
 };
 
@@ -64,9 +64,9 @@ extern const struct cfg_type cfg_type_root;
 const struct cfg_field *cfg_type_field(const struct cfg_type *t, const char *key);
 
 /* Accessors into an object by field descriptor. */
-#define CFG_FIELD_PTR(obj, f)  ((void *)((char *)(obj) + (f)->off))
-#define CFG_FIELD_CPTR(obj, f) ((const void *)((const char *)(obj) + (f)->off))
-#define CFG_FIELD_COUNT(obj, f) (*(size_t *)((char *)(obj) + (f)->count_off))
+#define CFG_FIELD_PTR(obj, f)    ((void *)((char *)(obj) + (f)->off))
+#define CFG_FIELD_CPTR(obj, f)   ((const void *)((const char *)(obj) + (f)->off))
+#define CFG_FIELD_COUNT(obj, f)  (*(size_t *)((char *)(obj) + (f)->count_off))
 #define CFG_FIELD_CCOUNT(obj, f) (*(const size_t *)((const char *)(obj) + (f)->count_off))
 
 #endif

@@ -16,41 +16,43 @@
 #define HEAD (CFF_OMITEMPTY | CFF_HEAD)
 #define RO   CFF_READONLY
 
-#define F_(T, key, jkey, kind, fld, cnt, elem, fl) {key, jkey, kind, fl, offsetof(T, fld), cnt, elem}
-#define STR(T, key, fld, fl)       F_(T, key, NULL, CFK_STR, fld, 0, NULL, fl)
-#define BOOL(T, key, fld, fl)      F_(T, key, NULL, CFK_BOOL, fld, 0, NULL, fl)
-#define INT(T, key, fld, fl)       F_(T, key, NULL, CFK_INT, fld, 0, NULL, fl)
-#define U64(T, key, fld, fl)       F_(T, key, NULL, CFK_U64, fld, 0, NULL, fl)
-#define DUR(T, key, fld, fl)       F_(T, key, NULL, CFK_DUR, fld, 0, NULL, fl)
-#define STRS(T, key, fld, fl)      F_(T, key, NULL, CFK_STRS, fld, offsetof(T, n_##fld), NULL, fl)
-#define SMAP(T, key, fld, fl)      F_(T, key, NULL, CFK_STRMAP, fld, 0, NULL, fl)
-#define MD(T, fld)                 F_(T, "metadata", NULL, CFK_MD, fld, 0, NULL, OMIT)
-#define OBJ(T, key, fld, ty, fl)   F_(T, key, NULL, CFK_OBJ, fld, 0, &ty, fl)
-#define OBJS(T, key, fld, ty, fl)  F_(T, key, NULL, CFK_OBJS, fld, offsetof(T, n_##fld), &ty, fl)
-#define NFIELDS(a)                 (sizeof(a) / sizeof((a)[0]))
-#define TYPE(var, kindname, T, flds, sf)                                                         \
-    _Static_assert(offsetof(T, pos) == offsetof(struct cfg_obj_hdr, pos) &&                      \
-                       offsetof(T, node) == offsetof(struct cfg_obj_hdr, node),                  \
-                   "config structs start with pos and node");                                    \
+#define F_(T, key, jkey, kind, fld, cnt, elem, fl)                                                 \
+    {                                                                                              \
+        key, jkey, kind, fl, offsetof(T, fld), cnt, elem                                           \
+    }
+#define STR(T, key, fld, fl)      F_(T, key, NULL, CFK_STR, fld, 0, NULL, fl)
+#define BOOL(T, key, fld, fl)     F_(T, key, NULL, CFK_BOOL, fld, 0, NULL, fl)
+#define INT(T, key, fld, fl)      F_(T, key, NULL, CFK_INT, fld, 0, NULL, fl)
+#define U64(T, key, fld, fl)      F_(T, key, NULL, CFK_U64, fld, 0, NULL, fl)
+#define DUR(T, key, fld, fl)      F_(T, key, NULL, CFK_DUR, fld, 0, NULL, fl)
+#define STRS(T, key, fld, fl)     F_(T, key, NULL, CFK_STRS, fld, offsetof(T, n_##fld), NULL, fl)
+#define SMAP(T, key, fld, fl)     F_(T, key, NULL, CFK_STRMAP, fld, 0, NULL, fl)
+#define MD(T, fld)                F_(T, "metadata", NULL, CFK_MD, fld, 0, NULL, OMIT)
+#define OBJ(T, key, fld, ty, fl)  F_(T, key, NULL, CFK_OBJ, fld, 0, &ty, fl)
+#define OBJS(T, key, fld, ty, fl) F_(T, key, NULL, CFK_OBJS, fld, offsetof(T, n_##fld), &ty, fl)
+#define NFIELDS(a)                (sizeof(a) / sizeof((a)[0]))
+#define TYPE(var, kindname, T, flds, sf)                                                           \
+    _Static_assert(offsetof(T, pos) == offsetof(struct cfg_obj_hdr, pos) &&                        \
+                       offsetof(T, node) == offsetof(struct cfg_obj_hdr, node),                    \
+                   "config structs start with pos and node");                                      \
     const struct cfg_type var = {kindname, sizeof(T), flds, NFIELDS(flds), sf}
 
 /* Forward declarations so tables can reference each other in any order. */
-extern const struct cfg_type cfg_type_log_rotation, cfg_type_log, cfg_type_logger,
-    cfg_type_auth, cfg_type_tls_options, cfg_type_tls, cfg_type_plugin, cfg_type_selector,
-    cfg_type_file_loader, cfg_type_redis_loader, cfg_type_http_loader, cfg_type_sockopts,
-    cfg_type_profiling, cfg_type_api, cfg_type_metrics, cfg_type_auther, cfg_type_admission,
-    cfg_type_bypass, cfg_type_nameserver, cfg_type_resolver, cfg_type_host_mapping,
-    cfg_type_hosts, cfg_type_ingress_rule, cfg_type_ingress, cfg_type_sd, cfg_type_router_route,
-    cfg_type_router, cfg_type_file_recorder, cfg_type_tcp_recorder, cfg_type_http_recorder,
-    cfg_type_redis_recorder, cfg_type_recorder, cfg_type_recorder_object, cfg_type_rewriter,
-    cfg_type_memory_cache, cfg_type_redis_cache, cfg_type_cache, cfg_type_limiter,
-    cfg_type_observer, cfg_type_quota_redis, cfg_type_quota_store, cfg_type_quota_status,
-    cfg_type_quota, cfg_type_node_filter, cfg_type_node_matcher, cfg_type_probe,
-    cfg_type_http_url_rewrite, cfg_type_http_body_rewrite, cfg_type_http_node,
-    cfg_type_tls_node, cfg_type_connector, cfg_type_dialer, cfg_type_node, cfg_type_hop,
-    cfg_type_chain, cfg_type_chain_group_entry, cfg_type_chain_group, cfg_type_listener,
-    cfg_type_handler, cfg_type_forward_node, cfg_type_forward_hop, cfg_type_forward_hop_group,
-    cfg_type_forwarder, cfg_type_service_event, cfg_type_service_stats,
+extern const struct cfg_type cfg_type_log_rotation, cfg_type_log, cfg_type_logger, cfg_type_auth,
+    cfg_type_tls_options, cfg_type_tls, cfg_type_plugin, cfg_type_selector, cfg_type_file_loader,
+    cfg_type_redis_loader, cfg_type_http_loader, cfg_type_sockopts, cfg_type_profiling,
+    cfg_type_api, cfg_type_metrics, cfg_type_auther, cfg_type_admission, cfg_type_bypass,
+    cfg_type_nameserver, cfg_type_resolver, cfg_type_host_mapping, cfg_type_hosts,
+    cfg_type_ingress_rule, cfg_type_ingress, cfg_type_sd, cfg_type_router_route, cfg_type_router,
+    cfg_type_file_recorder, cfg_type_tcp_recorder, cfg_type_http_recorder, cfg_type_redis_recorder,
+    cfg_type_recorder, cfg_type_recorder_object, cfg_type_rewriter, cfg_type_memory_cache,
+    cfg_type_redis_cache, cfg_type_cache, cfg_type_limiter, cfg_type_observer, cfg_type_quota_redis,
+    cfg_type_quota_store, cfg_type_quota_status, cfg_type_quota, cfg_type_node_filter,
+    cfg_type_node_matcher, cfg_type_probe, cfg_type_http_url_rewrite, cfg_type_http_body_rewrite,
+    cfg_type_http_node, cfg_type_tls_node, cfg_type_connector, cfg_type_dialer, cfg_type_node,
+    cfg_type_hop, cfg_type_chain, cfg_type_chain_group_entry, cfg_type_chain_group,
+    cfg_type_listener, cfg_type_handler, cfg_type_forward_node, cfg_type_forward_hop,
+    cfg_type_forward_hop_group, cfg_type_forwarder, cfg_type_service_event, cfg_type_service_stats,
     cfg_type_service_quota, cfg_type_service_status, cfg_type_service;
 
 #define T struct cfg_log_rotation
@@ -146,8 +148,12 @@ TYPE(cfg_type_file_loader, "file", T, file_loader_fields, -1);
 
 #define T struct cfg_redis_loader
 static const struct cfg_field redis_loader_fields[] = {
-    STR(T, "addr", addr, 0),         INT(T, "db", db, OMIT),   STR(T, "username", username, OMIT),
-    STR(T, "password", password, OMIT), STR(T, "key", key, OMIT), STR(T, "type", type, OMIT),
+    STR(T, "addr", addr, 0),
+    INT(T, "db", db, OMIT),
+    STR(T, "username", username, OMIT),
+    STR(T, "password", password, OMIT),
+    STR(T, "key", key, OMIT),
+    STR(T, "type", type, OMIT),
 };
 TYPE(cfg_type_redis_loader, "redis", T, redis_loader_fields, -1);
 #undef T
@@ -196,10 +202,10 @@ TYPE(cfg_type_metrics, "metrics", T, metrics_fields, -1);
 #undef T
 
 /* The loader trio shared by most named modules. */
-#define LOADERS(T)                                                                               \
-    DUR(T, "reload", reload, OMIT), OBJ(T, "file", file, cfg_type_file_loader, OMIT),           \
-        OBJ(T, "redis", redis, cfg_type_redis_loader, OMIT),                                    \
-        OBJ(T, "http", http, cfg_type_http_loader, OMIT),                                       \
+#define LOADERS(T)                                                                                 \
+    DUR(T, "reload", reload, OMIT), OBJ(T, "file", file, cfg_type_file_loader, OMIT),              \
+        OBJ(T, "redis", redis, cfg_type_redis_loader, OMIT),                                       \
+        OBJ(T, "http", http, cfg_type_http_loader, OMIT),                                          \
         OBJ(T, "plugin", plugin, cfg_type_plugin, OMIT)
 
 #define T struct cfg_auther
@@ -236,10 +242,14 @@ TYPE(cfg_type_bypass, "bypass", T, bypass_fields, -1);
 
 #define T struct cfg_nameserver
 static const struct cfg_field nameserver_fields[] = {
-    STR(T, "addr", addr, 0),           STR(T, "chain", chain, OMIT),
-    STR(T, "prefer", prefer, OMIT),    STR(T, "clientIP", client_ip, OMIT),
-    STR(T, "hostname", hostname, OMIT), DUR(T, "ttl", ttl, OMIT),
-    DUR(T, "timeout", timeout, OMIT),  BOOL(T, "async", async, OMIT),
+    STR(T, "addr", addr, 0),
+    STR(T, "chain", chain, OMIT),
+    STR(T, "prefer", prefer, OMIT),
+    STR(T, "clientIP", client_ip, OMIT),
+    STR(T, "hostname", hostname, OMIT),
+    DUR(T, "ttl", ttl, OMIT),
+    DUR(T, "timeout", timeout, OMIT),
+    BOOL(T, "async", async, OMIT),
     STR(T, "only", only, OMIT),
 };
 TYPE(cfg_type_nameserver, "nameserver", T, nameserver_fields, -1);
@@ -343,8 +353,12 @@ TYPE(cfg_type_http_recorder, "http", T, http_recorder_fields, -1);
 
 #define T struct cfg_redis_recorder
 static const struct cfg_field redis_recorder_fields[] = {
-    STR(T, "addr", addr, 0),         INT(T, "db", db, OMIT),   STR(T, "username", username, OMIT),
-    STR(T, "password", password, OMIT), STR(T, "key", key, OMIT), STR(T, "type", type, OMIT),
+    STR(T, "addr", addr, 0),
+    INT(T, "db", db, OMIT),
+    STR(T, "username", username, OMIT),
+    STR(T, "password", password, OMIT),
+    STR(T, "key", key, OMIT),
+    STR(T, "type", type, OMIT),
 };
 TYPE(cfg_type_redis_recorder, "redis", T, redis_recorder_fields, -1);
 #undef T
@@ -391,9 +405,12 @@ TYPE(cfg_type_memory_cache, "memory", T, memory_cache_fields, -1);
 
 #define T struct cfg_redis_cache
 static const struct cfg_field redis_cache_fields[] = {
-    STR(T, "addr", addr, 0),           INT(T, "db", db, OMIT),
-    STR(T, "username", username, OMIT), STR(T, "password", password, OMIT),
-    DUR(T, "ttl", ttl, OMIT),          STR(T, "key", key, OMIT),
+    STR(T, "addr", addr, 0),
+    INT(T, "db", db, OMIT),
+    STR(T, "username", username, OMIT),
+    STR(T, "password", password, OMIT),
+    DUR(T, "ttl", ttl, OMIT),
+    STR(T, "key", key, OMIT),
 };
 TYPE(cfg_type_redis_cache, "redis", T, redis_cache_fields, -1);
 #undef T
@@ -446,14 +463,10 @@ TYPE(cfg_type_quota_store, "store", T, quota_store_fields, -1);
 
 #define T struct cfg_quota_status
 static const struct cfg_field quota_status_fields[] = {
-    U64(T, "used", used, OMIT | RO),
-    U64(T, "limit", limit, OMIT | RO),
-    INT(T, "startsAt", starts_at, OMIT | RO),
-    INT(T, "expiresAt", expires_at, OMIT | RO),
-    BOOL(T, "active", active, OMIT | RO),
-    BOOL(T, "expired", expired, OMIT | RO),
-    BOOL(T, "blocked", blocked, OMIT | RO),
-    STR(T, "direction", direction, OMIT | RO),
+    U64(T, "used", used, OMIT | RO),          U64(T, "limit", limit, OMIT | RO),
+    INT(T, "startsAt", starts_at, OMIT | RO), INT(T, "expiresAt", expires_at, OMIT | RO),
+    BOOL(T, "active", active, OMIT | RO),     BOOL(T, "expired", expired, OMIT | RO),
+    BOOL(T, "blocked", blocked, OMIT | RO),   STR(T, "direction", direction, OMIT | RO),
 };
 TYPE(cfg_type_quota_status, "status", T, quota_status_fields, -1);
 #undef T

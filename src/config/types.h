@@ -73,8 +73,8 @@ struct cfg_auth { /* AuthConfig */
 struct cfg_tls_options { /* TLSOptions */
     struct cval_pos pos;
     const struct cval *node;
-    char *min_version; /* minVersion */
-    char *max_version; /* maxVersion */
+    char *min_version;    /* minVersion */
+    char *max_version;    /* maxVersion */
     char **cipher_suites; /* cipherSuites */
     size_t n_cipher_suites;
     char **alpn;
@@ -90,7 +90,7 @@ struct cfg_tls { /* TLSConfig */
     bool secure;
     char *server_name; /* serverName */
     struct cfg_tls_options *options;
-    int64_t validity; /* ns; auto-generated certificate */
+    int64_t validity;  /* ns; auto-generated certificate */
     char *common_name; /* commonName */
     char *organization;
     bool reject_unknown_sni; /* rejectUnknownSNI [HEAD] */
@@ -332,7 +332,7 @@ struct cfg_http_recorder { /* HTTPRecorder */
     struct cval_pos pos;
     const struct cval *node;
     char *url;
-    int64_t timeout;      /* ns */
+    int64_t timeout;     /* ns */
     struct cval *header; /* map[string]string */
 };
 
@@ -376,7 +376,7 @@ struct cfg_rewriter { /* RewriterConfig [HEAD] */
 struct cfg_memory_cache { /* MemoryCache [HEAD] */
     struct cval_pos pos;
     const struct cval *node;
-    int64_t ttl; /* ns */
+    int64_t ttl;              /* ns */
     int64_t max_size;         /* maxSize */
     int64_t max_bytes;        /* maxBytes */
     int64_t cleanup_interval; /* cleanupInterval, ns */
@@ -491,12 +491,12 @@ struct cfg_probe { /* ProbeConfig [HEAD] */
     const struct cval *node;
     char *type;
     char *addr;
-    int64_t interval; /* ns */
-    int64_t timeout;  /* ns */
-    char *http_path;            /* httpPath */
-    char *http_host;            /* httpHost */
-    struct cval *http_headers;  /* httpHeaders, map[string]string */
-    int64_t expected_status;    /* expectedStatus */
+    int64_t interval;          /* ns */
+    int64_t timeout;           /* ns */
+    char *http_path;           /* httpPath */
+    char *http_host;           /* httpHost */
+    struct cval *http_headers; /* httpHeaders, map[string]string */
+    int64_t expected_status;   /* expectedStatus */
     char *command;
 };
 
@@ -521,9 +521,9 @@ struct cfg_http_node { /* HTTPNodeConfig */
     struct cval_pos pos;
     const struct cval *node;
     char *host;
-    struct cval *header;          /* deprecated: requestHeader */
-    struct cval *request_header;  /* requestHeader */
-    struct cval *response_header; /* responseHeader */
+    struct cval *header;                   /* deprecated: requestHeader */
+    struct cval *request_header;           /* requestHeader */
+    struct cval *response_header;          /* responseHeader */
     struct cfg_http_url_rewrite **rewrite; /* deprecated: rewriteURL */
     size_t n_rewrite;
     struct cfg_http_url_rewrite **rewrite_url; /* rewriteURL */
@@ -579,9 +579,9 @@ struct cfg_node { /* NodeConfig */
     char *hosts;
     struct cfg_connector *connector;
     struct cfg_dialer *dialer;
-    char *interface;               /* deprecated: metadata.interface */
-    char *netns;                   /* deprecated: metadata.netns */
-    struct cfg_sockopts *sockopts; /* deprecated: metadata.so_mark */
+    char *interface;                /* deprecated: metadata.interface */
+    char *netns;                    /* deprecated: metadata.netns */
+    struct cfg_sockopts *sockopts;  /* deprecated: metadata.so_mark */
     struct cfg_node_filter *filter; /* deprecated: matcher */
     struct cfg_node_matcher *matcher;
     struct cfg_http_node *http;
@@ -759,7 +759,7 @@ struct cfg_service_status { /* ServiceStatus: read-only output, accepted and ign
     struct cfg_service_event **events;
     size_t n_events;
     struct cfg_service_stats *stats;
-    bool stopped_by_limit; /* stoppedByLimit [HEAD] */
+    bool stopped_by_limit;             /* stoppedByLimit [HEAD] */
     struct cfg_service_quota **quotas; /* [HEAD] */
     size_t n_quotas;
 };

@@ -123,8 +123,22 @@ static bool url_should_escape(unsigned char c, enum url_enc mode)
         return false;
     if (mode == URL_ENC_HOST || mode == URL_ENC_ZONE) {
         switch (c) {
-        case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+':
-        case ',': case ';': case '=': case ':': case '[': case ']': case '<': case '>':
+        case '!':
+        case '$':
+        case '&':
+        case '\'':
+        case '(':
+        case ')':
+        case '*':
+        case '+':
+        case ',':
+        case ';':
+        case '=':
+        case ':':
+        case '[':
+        case ']':
+        case '<':
+        case '>':
         case '"':
             return false;
         default:
@@ -132,9 +146,20 @@ static bool url_should_escape(unsigned char c, enum url_enc mode)
         }
     }
     switch (c) {
-    case '-': case '_': case '.': case '~':
+    case '-':
+    case '_':
+    case '.':
+    case '~':
         return false;
-    case '$': case '&': case '+': case ',': case '/': case ':': case ';': case '=': case '?':
+    case '$':
+    case '&':
+    case '+':
+    case ',':
+    case '/':
+    case ':':
+    case ';':
+    case '=':
+    case '?':
     case '@':
         switch (mode) {
         case URL_ENC_PATH:
@@ -156,7 +181,10 @@ static bool url_should_escape(unsigned char c, enum url_enc mode)
     }
     if (mode == URL_ENC_FRAGMENT) {
         switch (c) {
-        case '!': case '(': case ')': case '*':
+        case '!':
+        case '(':
+        case ')':
+        case '*':
             return false;
         default:
             break;
@@ -191,8 +219,8 @@ int url_unescape(const char *s, size_t len, enum url_enc mode, char **out, size_
                 return -EINVAL;
             }
             if (mode == URL_ENC_ZONE) {
-                unsigned v = url_unhex((unsigned char)s[i + 1]) << 4 |
-                             url_unhex((unsigned char)s[i + 2]);
+                unsigned v =
+                    url_unhex((unsigned char)s[i + 1]) << 4 | url_unhex((unsigned char)s[i + 2]);
                 if (memcmp(s + i, "%25", 3) != 0 && v != ' ' &&
                     url_should_escape((unsigned char)v, URL_ENC_HOST)) {
                     url_seterr(err, errlen, "invalid URL escape %s",
@@ -271,8 +299,22 @@ static bool url_valid_encoded(const char *s, size_t len, enum url_enc mode)
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
-        case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+':
-        case ',': case ';': case '=': case ':': case '@': case '[': case ']': case '%':
+        case '!':
+        case '$':
+        case '&':
+        case '\'':
+        case '(':
+        case ')':
+        case '*':
+        case '+':
+        case ',':
+        case ';':
+        case '=':
+        case ':':
+        case '@':
+        case '[':
+        case ']':
+        case '%':
             break;
         default:
             if (url_should_escape(c, mode))
@@ -408,9 +450,24 @@ static bool url_valid_userinfo(const char *s, size_t len)
         if (url_is_alpha(c) || url_is_digit(c))
             continue;
         switch (c) {
-        case '-': case '.': case '_': case ':': case '~': case '!': case '$': case '&':
-        case '\'': case '(': case ')': case '*': case '+': case ',': case ';': case '=':
-        case '%': case '@':
+        case '-':
+        case '.':
+        case '_':
+        case ':':
+        case '~':
+        case '!':
+        case '$':
+        case '&':
+        case '\'':
+        case '(':
+        case ')':
+        case '*':
+        case '+':
+        case ',':
+        case ';':
+        case '=':
+        case '%':
+        case '@':
             continue;
         default:
             return false;
@@ -425,8 +482,7 @@ static int url_parse_authority(struct url *u, const char *s, size_t len, size_t 
 {
     size_t at = url_rfind_byte(s, len, '@');
     size_t hstart = at == URL_NOPOS ? 0 : at + 1;
-    int rc = url_parse_host(s + hstart, len - hstart, off + hstart, &u->host, err, errlen,
-                            err_off);
+    int rc = url_parse_host(s + hstart, len - hstart, off + hstart, &u->host, err, errlen, err_off);
     if (rc != 0)
         return rc;
     u->host_off = off + hstart;
@@ -597,8 +653,8 @@ int url_parse(const char *s, size_t len, struct url *u, char *err, size_t errlen
         u->host = xstrdup("");
     {
         size_t at = 0;
-        rc = url_unescape(r + pstart, rlen - pstart, URL_ENC_PATH, &u->path, NULL, err, errlen,
-                          &at);
+        rc =
+            url_unescape(r + pstart, rlen - pstart, URL_ENC_PATH, &u->path, NULL, err, errlen, &at);
         if (rc != 0) {
             eo = rest + pstart + at;
             goto fail;
@@ -673,8 +729,7 @@ size_t url_parse_query(const char *raw, size_t len, size_t base, struct url_quer
             bad++;
             continue;
         }
-        url_query_push(q, key, value, base + poff,
-                       base + poff + (eq == URL_NOPOS ? 0 : eq + 1));
+        url_query_push(q, key, value, base + poff, base + poff + (eq == URL_NOPOS ? 0 : eq + 1));
     }
     return bad;
 }
@@ -806,9 +861,9 @@ static size_t url_wstr_at(const struct url_wstr *w, size_t i)
 
 /* Builds a working string from pieces of another one (or of the argument, when src is NULL). */
 struct url_piece {
-    const char *lit;          /* synthesized text, or NULL */
+    const char *lit; /* synthesized text, or NULL */
     const struct url_wstr *src;
-    size_t off, len;          /* range in src */
+    size_t off, len; /* range in src */
 };
 
 static void url_wstr_build(struct url_wstr *w, const struct url_piece *pcs, size_t n,
@@ -851,8 +906,8 @@ static size_t url_space_at(const unsigned char *s, size_t i, size_t len)
         unsigned char b = s[i + 1], d = s[i + 2];
         if (c == 0xe1 && b == 0x9a && d == 0x80)
             return 3; /* U+1680 */
-        if (c == 0xe2 && b == 0x80 && ((d >= 0x80 && d <= 0x8a) || d == 0xa8 || d == 0xa9 ||
-                                       d == 0xaf))
+        if (c == 0xe2 && b == 0x80 &&
+            ((d >= 0x80 && d <= 0x8a) || d == 0xa8 || d == 0xa9 || d == 0xaf))
             return 3; /* U+2000..200A, U+2028, U+2029, U+202F */
         if (c == 0xe2 && b == 0x81 && d == 0x9f)
             return 3; /* U+205F */
@@ -913,8 +968,8 @@ static void url_items_free(struct url_item *items, size_t n)
 /* xnet.AddrPortRange(addr).Addrs(), strict: appends the expanded addresses (or addr itself
  * when it is not host:port or contains "://"). `what` names the address in messages. */
 static int url_expand_range(const char *addr, size_t alen, size_t off, struct url_item **items,
-                            size_t *n, size_t *cap, size_t max_total, const char *what,
-                            char *err, size_t errlen, size_t *err_off)
+                            size_t *n, size_t *cap, size_t max_total, const char *what, char *err,
+                            size_t errlen, size_t *err_off)
 {
     char q[64], q2[96];
     size_t ho, hl, po, pl;
@@ -942,8 +997,8 @@ static int url_expand_range(const char *addr, size_t alen, size_t off, struct ur
     } else {
         if (url_find_byte(port + dash + 1, pl - dash - 1, '-') != URL_NOPOS ||
             url_atoi(port, dash, &lo) != 0 || url_atoi(port + dash + 1, pl - dash - 1, &hi) != 0) {
-            url_seterr(err, errlen, "invalid port range %s in %s",
-                       url_quote(port, pl, q, sizeof q), what);
+            url_seterr(err, errlen, "invalid port range %s in %s", url_quote(port, pl, q, sizeof q),
+                       what);
             *err_off = off + po;
             return -EINVAL;
         }
@@ -994,8 +1049,8 @@ void url_spec_free(struct url_spec *s)
 
 /* GOST's Norm() on a working string: trim, implicit "auto://", url.Parse, https rewrite. The
  * url offsets are mapped to argument offsets. */
-static int url_norm(const struct url_wstr *in, struct url_spec *sp, struct url_wstr *w,
-                    char *err, size_t errlen, size_t *err_off)
+static int url_norm(const struct url_wstr *in, struct url_spec *sp, struct url_wstr *w, char *err,
+                    size_t errlen, size_t *err_off)
 {
     size_t b, e;
     url_trim(in->s, in->len, &b, &e);
@@ -1070,8 +1125,8 @@ static void url_split_scheme(struct url_spec *sp)
     }
 }
 
-int url_spec_parse(const char *arg, size_t len, enum url_role role, struct url_spec *out,
-                   char *err, size_t errlen, size_t *err_off)
+int url_spec_parse(const char *arg, size_t len, enum url_role role, struct url_spec *out, char *err,
+                   size_t errlen, size_t *err_off)
 {
     struct url_wstr a = {0}, s = {0}, rem = {0}, w = {0};
     struct url_spec *sp = out;
@@ -1177,9 +1232,9 @@ int url_spec_parse(const char *arg, size_t len, enum url_role role, struct url_s
                 url_items_push(&sp->addrs, &sp->n_addrs, &cap, xstrdup(sp->url.host),
                                sp->url.host_off);
         } else {
-            rc = url_expand_range(sp->url.host, strlen(sp->url.host), sp->url.host_off,
-                                  &sp->addrs, &sp->n_addrs, &cap, URL_MAX_PORTS,
-                                  "listen address", err, errlen, &eo);
+            rc = url_expand_range(sp->url.host, strlen(sp->url.host), sp->url.host_off, &sp->addrs,
+                                  &sp->n_addrs, &cap, URL_MAX_PORTS, "listen address", err, errlen,
+                                  &eo);
             if (rc != 0)
                 goto fail;
             /* targets: the escaped path without leading/trailing '/', split on ',' */

@@ -42,23 +42,24 @@
 /* ---- Go net/url ---------------------------------------------------------------------------- */
 
 struct url {
-    char *scheme;     /* lower-cased; "" when the input has none */
-    char *opaque;     /* rootless remainder of "scheme:rest" (rest not starting with '/'); NULL
-                         otherwise */
-    bool has_user;    /* a userinfo ("...@") was present */
-    char *username;   /* percent-decoded; NULL when !has_user */
-    char *password;   /* percent-decoded; NULL when the userinfo had no ':' */
-    char *host;       /* host[:port] as Go's URL.Host (decoded); "" when none */
-    char *path;       /* percent-decoded path; "" when none */
-    char *raw_path;   /* the path exactly as written (what EscapedPath starts from) */
-    char *raw_query;  /* text after the first '?' up to '#'; "" when none */
-    char *fragment;   /* percent-decoded text after '#'; NULL when no '#' */
+    char *scheme;    /* lower-cased; "" when the input has none */
+    char *opaque;    /* rootless remainder of "scheme:rest" (rest not starting with '/'); NULL
+                        otherwise */
+    bool has_user;   /* a userinfo ("...@") was present */
+    char *username;  /* percent-decoded; NULL when !has_user */
+    char *password;  /* percent-decoded; NULL when the userinfo had no ':' */
+    char *host;      /* host[:port] as Go's URL.Host (decoded); "" when none */
+    char *path;      /* percent-decoded path; "" when none */
+    char *raw_path;  /* the path exactly as written (what EscapedPath starts from) */
+    char *raw_query; /* text after the first '?' up to '#'; "" when none */
+    char *fragment;  /* percent-decoded text after '#'; NULL when no '#' */
     size_t scheme_off, user_off, host_off, path_off, query_off, fragment_off;
 };
 
 /* Parses s[0..len) like Go's url.Parse. Returns 0, or -EINVAL with a message in err (and
  * *err_off, if not NULL, set to the offset the problem was found at; URL_NOPOS if unknown).
- * On failure *u is left zeroed. len > URL_MAX_LEN is rejected. */
+ * On failure all string fields are NULL (url_free is still safe). len > URL_MAX_LEN is rejected
+ * with -E2BIG. */
 int url_parse(const char *s, size_t len, struct url *u, char *err, size_t errlen, size_t *err_off);
 void url_free(struct url *u);
 
@@ -161,8 +162,8 @@ struct url_spec {
  * Returns 0 on success; 1 for a service value that is empty after trimming (GOST skips it);
  * -EINVAL (bad URL, bad port, empty -F value), -E2BIG (too long, range too large): message in
  * err, *err_off = offset in arg (URL_NOPOS if unknown). *out is zeroed unless 0 is returned. */
-int url_spec_parse(const char *arg, size_t len, enum url_role role, struct url_spec *out,
-                   char *err, size_t errlen, size_t *err_off);
+int url_spec_parse(const char *arg, size_t len, enum url_role role, struct url_spec *out, char *err,
+                   size_t errlen, size_t *err_off);
 void url_spec_free(struct url_spec *s);
 
 #endif

@@ -5,6 +5,7 @@
  * subtrees that are themselves bounded by the depth limit.
  */
 #include "config/yaml_load.h"
+#include "core/xmalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "config/yaml_scalar.h"
+#include "config/yaml_text.h"
 
 #define YL_MAX_SCALAR_BYTES (64u << 20) /* total scalar bytes, alias copies included */
 
@@ -40,6 +42,8 @@ struct yl_anchor {
 
 struct yl_ctx {
     const char *file;
+    const char *text; /* the source (token marks index into it) */
+    size_t len;
     struct cfg_errs *errs;
     bool failed;
     struct yl_frame stack[YAML_LOAD_MAX_DEPTH + 1];
@@ -53,24 +57,6 @@ struct yl_ctx {
     char diag[2048]; /* libfyaml's diagnostic text */
     size_t diag_len;
 };
-
-static void *yl_xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n);
-    if (!q)
-        abort();
-    return q;
-}
-
-static char *yl_xstrndup(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (!d)
-        abort();
-    memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
 
 static struct cval_pos yl_pos(struct yl_ctx *c, const struct fy_mark *m)
 {
@@ -140,7 +126,7 @@ static void yl_register_anchor(struct yl_ctx *c, char *name, const struct cval *
     yl_measure(v, &nodes, &bytes, &height);
     if (c->n_anchors == c->cap_anchors) {
         c->cap_anchors = c->cap_anchors ? c->cap_anchors * 2 : 8;
-        c->anchors = yl_xrealloc(c->anchors, c->cap_anchors * sizeof(*c->anchors));
+        c->anchors = xrealloc(c->anchors, c->cap_anchors * sizeof(*c->anchors));
     }
     struct yl_anchor *a = &c->anchors[c->n_anchors++];
     a->name = name;
@@ -160,7 +146,7 @@ static void yl_frame_add_merge(struct yl_frame *f, struct cval *src)
 {
     if (f->n_merges == f->cap_merges) {
         f->cap_merges = f->cap_merges ? f->cap_merges * 2 : 2;
-        f->merges = yl_xrealloc(f->merges, f->cap_merges * sizeof(*f->merges));
+        f->merges = xrealloc(f->merges, f->cap_merges * sizeof(*f->merges));
     }
     f->merges[f->n_merges++] = src;
 }
@@ -255,40 +241,9 @@ static void yl_frame_clear(struct yl_frame *f)
     memset(f, 0, sizeof(*f));
 }
 
-/* Copies a token's text into a new NUL-terminated buffer (*lenp = its length), or NULL for no
- * token. Reads through a token iterator: fy_token_get_text() caches a buffer inside the token,
- * which libfyaml 0.7.12 leaks when the token is also referenced by a parse error. */
-static char *yl_token_text(struct fy_token *t, size_t *lenp)
-{
-    if (!t)
-        return NULL;
-    struct fy_token_iter *it = fy_token_iter_create(t);
-    if (!it)
-        abort();
-    size_t cap = 64, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        abort();
-    for (;;) {
-        if (cap - len < 64) {
-            cap *= 2;
-            buf = yl_xrealloc(buf, cap);
-        }
-        ssize_t n = fy_token_iter_read(it, buf + len, cap - len - 1);
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    fy_token_iter_destroy(it);
-    buf[len] = '\0';
-    if (lenp)
-        *lenp = len;
-    return buf;
-}
-
 static char *yl_token_dup(struct fy_token *t)
 {
-    return yl_token_text(t, NULL);
+    return yaml_text_token(t, NULL);
 }
 
 static bool yl_in_key_slot(const struct yl_ctx *c)
@@ -304,7 +259,7 @@ static void yl_set_key(struct yl_ctx *c, const char *text, struct cval_pos pos, 
     struct yl_frame *f = &c->stack[c->sp - 1];
     f->have_key = true;
     f->key_merge = merge;
-    f->key = yl_xstrndup(text, strlen(text));
+    f->key = xstrndup(text, strlen(text));
     f->key_pos = pos;
 }
 
@@ -327,7 +282,7 @@ static void yl_on_scalar_text(struct yl_ctx *c, struct fy_event *e, const char *
     free(tag);
 
     if (yl_in_key_slot(c)) {
-        char *k = yl_xstrndup(text, len);
+        char *k = xstrndup(text, len);
         bool merge = style == FYSS_PLAIN && !str_tag && strcmp(k, "<<") == 0;
         yl_set_key(c, k, pos, merge);
         free(k);
@@ -341,7 +296,7 @@ static void yl_on_scalar_text(struct yl_ctx *c, struct fy_event *e, const char *
     }
 
     struct cval *v = cval_new(CVAL_STR, pos);
-    v->str = yl_xstrndup(text, len);
+    v->str = xstrndup(text, len);
     if (style == FYSS_PLAIN && !str_tag) {
         struct yaml_scalar r = yaml_scalar_resolve(text, len);
         v->kind = r.kind;
@@ -365,7 +320,7 @@ static void yl_on_scalar_text(struct yl_ctx *c, struct fy_event *e, const char *
 static void yl_on_scalar(struct yl_ctx *c, struct fy_event *e)
 {
     size_t len = 0;
-    char *text = yl_token_text(e->scalar.value, &len);
+    char *text = yaml_text_scalar(e->scalar.value, c->text, c->len, &len);
     yl_on_scalar_text(c, e, text ? text : "", len);
     free(text);
 }
@@ -513,10 +468,10 @@ static void yl_ctx_clear(struct yl_ctx *c)
 static struct cval *yl_parse(const char *text, size_t len, const char *file, bool json,
                              struct cfg_errs *errs)
 {
-    struct yl_ctx *c = calloc(1, sizeof(*c));
-    if (!c)
-        abort();
+    struct yl_ctx *c = xcalloc(1, sizeof(*c));
     c->file = file;
+    c->text = text;
+    c->len = len;
     c->errs = errs;
 
     struct fy_diag_cfg dcfg;
@@ -587,70 +542,6 @@ static struct cval *yl_parse(const char *text, size_t len, const char *file, boo
     return root;
 }
 
-/* YAML's c-printable set, checked up front like yaml.v3's reader does (this also keeps
- * invalid UTF-8, on which libfyaml 0.7.12's scanner can loop forever, away from libfyaml).
- * Returns true if the text is acceptable; otherwise adds a positioned error. */
-static bool yl_check_text(const char *text, size_t len, const char *file, struct cfg_errs *errs)
-{
-    const unsigned char *s = (const unsigned char *)text;
-    int line = 1, col = 1;
-    size_t i = 0;
-    if (len >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF)
-        i = 3; /* UTF-8 byte order mark */
-    while (i < len) {
-        unsigned char c = s[i];
-        uint32_t cp;
-        size_t n;
-        if (c < 0x80) {
-            cp = c;
-            n = 1;
-        } else if ((c & 0xE0) == 0xC0) {
-            cp = c & 0x1F;
-            n = 2;
-        } else if ((c & 0xF0) == 0xE0) {
-            cp = c & 0x0F;
-            n = 3;
-        } else if ((c & 0xF8) == 0xF0) {
-            cp = c & 0x07;
-            n = 4;
-        } else {
-            n = 0;
-            cp = 0;
-        }
-        bool ok = n > 0 && i + n <= len;
-        for (size_t k = 1; ok && k < n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                ok = false;
-            else
-                cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        static const uint32_t min_cp[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (ok && (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)))
-            ok = false;
-        if (!ok) {
-            cfg_errs_add(errs, (struct cval_pos){file, line, col}, "invalid UTF-8 byte 0x%02X",
-                         (unsigned)c);
-            return false;
-        }
-        bool printable = cp == 0x09 || cp == 0x0A || cp == 0x0D || (cp >= 0x20 && cp <= 0x7E) ||
-                         cp == 0x85 || (cp >= 0xA0 && cp <= 0xD7FF) ||
-                         (cp >= 0xE000 && cp <= 0xFFFD) || cp >= 0x10000;
-        if (!printable) {
-            cfg_errs_add(errs, (struct cval_pos){file, line, col},
-                         "control character U+%04X is not allowed", (unsigned)cp);
-            return false;
-        }
-        if (cp == '\n') {
-            line++;
-            col = 1;
-        } else {
-            col++;
-        }
-        i += n;
-    }
-    return true;
-}
-
 static bool yl_ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -666,7 +557,7 @@ struct cval *yaml_load_string(const char *text, size_t len, const char *label,
                      len, YAML_LOAD_MAX_BYTES);
         return NULL;
     }
-    if (!yl_check_text(text, len, file, errs))
+    if (!yaml_text_check(text, len, file, errs))
         return NULL;
     size_t i = 0;
     while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
@@ -709,9 +600,7 @@ struct cval *yaml_load_file(const char *path, struct cfg_errs *errs)
         return NULL;
     }
     size_t cap = 64 * 1024, len = 0;
-    char *buf = malloc(cap);
-    if (!buf)
-        abort();
+    char *buf = xmalloc(cap);
     for (;;) {
         if (len == cap) {
             if (cap > YAML_LOAD_MAX_BYTES) {
@@ -722,7 +611,7 @@ struct cval *yaml_load_file(const char *path, struct cfg_errs *errs)
                 return NULL;
             }
             cap *= 2;
-            buf = yl_xrealloc(buf, cap);
+            buf = xrealloc(buf, cap);
         }
         ssize_t n = read(fd, buf + len, cap - len);
         if (n < 0 && errno == EINTR)

@@ -214,7 +214,7 @@ struct yaml_scalar yaml_scalar_resolve(const char *s, size_t len)
     double d;
     if (yaml_scalar_parse_float(buf, &d)) {
         r.kind = CVAL_FLOAT;
-        r.f = d;
+        r.f = d == 0 ? 0.0 : d; /* -0.0 would print as "-0" and read back as the integer 0 */
         return r;
     }
     return r;

@@ -35,8 +35,8 @@ static void fz_check_round_trip(const char *text, size_t len, enum cfg_format fm
     size_t len2 = 0;
     char *again = fz_emit(c, fmt, &len2);
     if (len2 != len || memcmp(again, text, len) != 0) {
-        fprintf(stderr, "round trip mismatch:\n--- first\n%.*s\n--- second\n%s\n", (int)len,
-                text, again);
+        fprintf(stderr, "round trip mismatch:\n--- first\n%.*s\n--- second\n%s\n", (int)len, text,
+                again);
         abort();
     }
     free(again);

@@ -37,11 +37,11 @@ static const struct cval *at(const struct cval *v, const char *path)
     return v;
 }
 
-#define S(root, path, want) expect_str_at(root, path, want, __LINE__)
-#define I(root, path, want) expect_int_at(root, path, want, __LINE__)
-#define B(root, path, want) expect_bool_at(root, path, want, __LINE__)
-#define NONE(root, path) expect_none_at(root, path, __LINE__)
-#define N(root, path, want) expect_len_at(root, path, want, __LINE__)
+#define S(root, path, want)        expect_str_at(root, path, want, __LINE__)
+#define I(root, path, want)        expect_int_at(root, path, want, __LINE__)
+#define B(root, path, want)        expect_bool_at(root, path, want, __LINE__)
+#define NONE(root, path)           expect_none_at(root, path, __LINE__)
+#define N(root, path, want)        expect_len_at(root, path, want, __LINE__)
 #define COL(root, path, file, col) expect_pos_at(root, path, file, col, __LINE__)
 
 static void expect_str_at(const struct cval *r, const char *p, const char *want, int line)
@@ -76,15 +76,15 @@ static void expect_none_at(const struct cval *r, const char *p, int line)
 static void expect_len_at(const struct cval *r, const char *p, size_t want, int line)
 {
     const struct cval *v = *p ? at(r, p) : r;
-    size_t n = !v ? (size_t)-1 : v->kind == CVAL_LIST ? v->u.list.n
-                             : v->kind == CVAL_MAP    ? v->u.map.n
-                                                      : (size_t)-1;
+    size_t n = !v                     ? (size_t)-1
+               : v->kind == CVAL_LIST ? v->u.list.n
+               : v->kind == CVAL_MAP  ? v->u.map.n
+                                      : (size_t)-1;
     if (n != want)
         fail_msg("line %d: %s: want %zu entries, got %zd", line, p, want, (ssize_t)n);
 }
 
-static void expect_pos_at(const struct cval *r, const char *p, const char *file, int col,
-                          int line)
+static void expect_pos_at(const struct cval *r, const char *p, const char *file, int col, int line)
 {
     const struct cval *v = at(r, p);
     if (!v || !v->pos.file || strcmp(v->pos.file, file) != 0 || v->pos.col != col ||
@@ -113,8 +113,7 @@ static struct cval *build(const char *const *L, const char *const *F)
 #define LS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* Expects an error whose message contains `msg`. */
-static void expect_error(const char *const *L, const char *const *F, int rc_want,
-                         const char *msg)
+static void expect_error(const char *const *L, const char *const *F, int rc_want, const char *msg)
 {
     size_t nl = 0, nf = 0;
     while (L && L[nl])
@@ -248,9 +247,8 @@ static void test_ex_udp_keepalive(void **state)
 static void test_ex_ss_and_tun(void **state)
 {
     (void)state;
-    struct cval *r =
-        build(LS("ss://chacha20-ietf-poly1305:pass@:8338", "tun://:8421?net=192.168.123.1/24"),
-              NULL);
+    struct cval *r = build(
+        LS("ss://chacha20-ietf-poly1305:pass@:8338", "tun://:8421?net=192.168.123.1/24"), NULL);
     S(r, "services/0/handler/type", "ss");
     S(r, "services/0/listener/type", "tcp");
     S(r, "services/0/handler/auth/username", "chacha20-ietf-poly1305");
@@ -275,13 +273,11 @@ static void test_scheme_defaults(void **state)
                               "socks5+foo://:6", "foo+ws://:7", "a+b+c://:8", "ssu://:9",
                               "ssu+foo://:10", "HTTP://:11", "https://:12", "relay+tls://:13"),
                            LS("tls://h:1", "wss://h:2", "socks5://h:3", "foo+bar://h:4",
-                              "ssu://h:5", "ssu+foo://h:6", "https://h:7", "a+b+c://h:8",
-                              ":9"));
+                              "ssu://h:5", "ssu+foo://h:6", "https://h:7", "a+b+c://h:8", ":9"));
     static const char *const want_l[][2] = {
-        {"auto", "tls"},   {"http", "tcp"},   {"auto", "kcp"}, {"socks5", "wss"},
-        {"auto", "tcp"},   {"socks5", "tcp"}, {"auto", "ws"},  {"auto", "tcp"},
-        {"ssu", "udp"},    {"ssu", "udp"},    {"http", "tcp"}, {"http", "tls"},
-        {"relay", "tls"},
+        {"auto", "tls"},   {"http", "tcp"}, {"auto", "kcp"},  {"socks5", "wss"}, {"auto", "tcp"},
+        {"socks5", "tcp"}, {"auto", "ws"},  {"auto", "tcp"},  {"ssu", "udp"},    {"ssu", "udp"},
+        {"http", "tcp"},   {"http", "tls"}, {"relay", "tls"},
     };
     for (size_t i = 0; i < sizeof want_l / sizeof want_l[0]; i++) {
         char p[64];
@@ -316,8 +312,8 @@ static void test_forward_handler_rewrite(void **state)
                               "tap://:0/h:1", "serial://COM1/COM2", "sshd://:22/h:1"),
                            NULL);
     static const char *const want[][2] = {
-        {"forward", "tls"}, {"forward", "kcp"}, {"relay", "tcp"}, {"relay", "wss"},
-        {"dns", "dns"},     {"tcp", "tcp"},     {"forward", "tls"}, {"tun", "tun"},
+        {"forward", "tls"}, {"forward", "kcp"},   {"relay", "tcp"},    {"relay", "wss"},
+        {"dns", "dns"},     {"tcp", "tcp"},       {"forward", "tls"},  {"tun", "tun"},
         {"tap", "tap"},     {"serial", "serial"}, {"forward", "sshd"},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -456,14 +452,14 @@ static void test_node_scopes(void **state)
 static void test_service_special_keys(void **state)
 {
     (void)state;
-    struct cval *r = build(
-        LS("http://:8080?bypass=~10.0.0.0/8,,*.local&admission=1.2.3.4&resolver=1.1.1.1,"
-           "tcp://8.8.8.8&prefer=ipv6&hosts=example.org:127.0.0.1,bad,example.org:::1&"
-           "limiter.in=100MB&limiter.conn.out=10MB&climiter=1000&rlimiter=0.50&retries=3&"
-           "interface=eth0&so_mark=100&proxyProtocol=2&netns=ns1&netns.out=ns2&"
-           "dns=1.1.1.1,,8.8.8.8",
-           ":9090?bypass=a&climiter=x&rlimiter=1e2&limiter.in=1MB"),
-        LS("http://h:1?bypass=hopbypass&resolver=9.9.9.9&hosts=a:1.1.1.1"));
+    struct cval *r =
+        build(LS("http://:8080?bypass=~10.0.0.0/8,,*.local&admission=1.2.3.4&resolver=1.1.1.1,"
+                 "tcp://8.8.8.8&prefer=ipv6&hosts=example.org:127.0.0.1,bad,example.org:::1&"
+                 "limiter.in=100MB&limiter.conn.out=10MB&climiter=1000&rlimiter=0.50&retries=3&"
+                 "interface=eth0&so_mark=100&proxyProtocol=2&netns=ns1&netns.out=ns2&"
+                 "dns=1.1.1.1,,8.8.8.8",
+                 ":9090?bypass=a&climiter=x&rlimiter=1e2&limiter.in=1MB"),
+              LS("http://h:1?bypass=hopbypass&resolver=9.9.9.9&hosts=a:1.1.1.1"));
     /* -F objects are created first */
     S(r, "bypasses/0/name", "bypass-0");
     S(r, "bypasses/0/matchers/0", "hopbypass");
@@ -498,9 +494,9 @@ static void test_service_special_keys(void **state)
     I(r, "services/0/handler/retries", 3);
 
     /* consumed keys leave the handler metadata only (GOST deletes them there) */
-    const char *gone[] = {"bypass", "admission", "resolver", "hosts", "limiter.in",
-                          "limiter.conn.out", "climiter", "rlimiter", "retries",
-                          "interface", "so_mark", "proxyProtocol", "netns", "netns.out"};
+    const char *gone[] = {"bypass",           "admission",     "resolver", "hosts",    "limiter.in",
+                          "limiter.conn.out", "climiter",      "rlimiter", "retries",  "interface",
+                          "so_mark",          "proxyProtocol", "netns",    "netns.out"};
     for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) {
         char p[96];
         snprintf(p, sizeof p, "services/0/handler/metadata/%s", gone[i]);
@@ -548,6 +544,15 @@ static void test_special_keys_per_port(void **state)
     S(r, "services/0/handler/metadata/Bypass", "up");
     I(r, "services/0/handler/retries", 2);
     S(r, "services/0/handler/metadata/RETRIES", "2");
+    cval_free(r);
+
+    /* special keys are read from the handler scope: handler.x counts, service.x does not */
+    r = build(LS(":1?handler.bypass=x&service.climiter=5&handler.climiter=7"), NULL);
+    S(r, "services/0/bypass", "bypass-0");
+    S(r, "climiters/0/limits/0", "$ 7");
+    S(r, "services/0/metadata/climiter", "5");
+    NONE(r, "services/0/handler/metadata");
+    NONE(r, "services/0/listener/metadata");
     cval_free(r);
 
     /* "~" alone: a whitelist without matchers */
@@ -618,10 +623,10 @@ static void test_selector_durations(void **state)
 static void test_node_lists_and_chain(void **state)
 {
     (void)state;
-    struct cval *r = build(
-        LS(":8080"), LS("http://gost:gost@192.168.1.1:8080,192.168.1.2:8080?x=1",
-                        "https://192.168.1.1:8080,192.168.1.1:8081,192.168.1.2:8082",
-                        "socks5+ws://192.168.0.1:1080"));
+    struct cval *r =
+        build(LS(":8080"), LS("http://gost:gost@192.168.1.1:8080,192.168.1.2:8080?x=1",
+                              "https://192.168.1.1:8080,192.168.1.1:8081,192.168.1.2:8082",
+                              "socks5+ws://192.168.0.1:1080"));
     N(r, "chains/0/hops", 3);
     N(r, "chains/0/hops/0/nodes", 2);
     S(r, "chains/0/hops/0/nodes/1/name", "node-1");
@@ -644,10 +649,10 @@ static void test_node_lists_and_chain(void **state)
 static void test_node_tls_keys(void **state)
 {
     (void)state;
-    struct cval *r = build(
-        LS(":1"), LS("tls://h:1?ca=ca.pem&secure=true&serverName=x.com",
-                     "tls://h:2?tls.secure=1&tls.serverName=y.com&keyFile=k.pem",
-                     "tls://h:3?cert=c.pem&key=k.pem&secure=false", "http://:4?keyFile=k.pem"));
+    struct cval *r = build(LS(":1"), LS("tls://h:1?ca=ca.pem&secure=true&serverName=x.com",
+                                        "tls://h:2?tls.secure=1&tls.serverName=y.com&keyFile=k.pem",
+                                        "tls://h:3?cert=c.pem&key=k.pem&secure=false",
+                                        "http://:4?keyFile=k.pem"));
     S(r, "chains/0/hops/0/nodes/0/dialer/tls/caFile", "ca.pem");
     B(r, "chains/0/hops/0/nodes/0/dialer/tls/secure", true);
     S(r, "chains/0/hops/0/nodes/0/dialer/tls/serverName", "x.com");
@@ -698,11 +703,11 @@ static void test_auth_forms(void **state)
     /* "aes-256-gcm:password": raw URL base64 and padded standard base64 */
     struct cval *r =
         build(LS("ss://YWVzLTI1Ni1nY206cGFzc3dvcmQ@:8388", "ss://YWVzLTI1Ni1nY206cGFzcw==@:8389",
-                 "ss://none@:8390", "http://:8080?auth=dXNlcjpwYXNz",
-                 "http://:8081?auth=dXNlcg", "http://a:b@:8082?auth=dXNlcjpwYXNz",
-                 "sshd://u:p@:2222", "ssh://u@:2223", "http://%75:p%3Aq@:8083"),
-              LS("ssu://YWVzLTI1Ni1nY206cGFzc3dvcmQ@h:1", "relay+ssh://u:p@h:2",
-                 "sshd://u:p@h:3", "socks5://h:4?auth=dXNlcjpwYXNz", "ss://none@h:5"));
+                 "ss://none@:8390", "http://:8080?auth=dXNlcjpwYXNz", "http://:8081?auth=dXNlcg",
+                 "http://a:b@:8082?auth=dXNlcjpwYXNz", "sshd://u:p@:2222", "ssh://u@:2223",
+                 "http://%75:p%3Aq@:8083"),
+              LS("ssu://YWVzLTI1Ni1nY206cGFzc3dvcmQ@h:1", "relay+ssh://u:p@h:2", "sshd://u:p@h:3",
+                 "socks5://h:4?auth=dXNlcjpwYXNz", "ss://none@h:5"));
     S(r, "services/0/handler/auth/username", "aes-256-gcm");
     S(r, "services/0/handler/auth/password", "password");
     S(r, "services/1/handler/auth/username", "aes-256-gcm");

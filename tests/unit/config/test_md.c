@@ -56,7 +56,8 @@ static void test_scalar_texts(void **state)
 static void test_bools(void **state)
 {
     (void)state;
-    struct cval *md = md_load("a: true\nb: \"1\"\nc: 0\nd: \"false\"\ne: T\nf: 7\ng: yes\nh: [1]\n");
+    struct cval *md =
+        md_load("a: true\nb: \"1\"\nc: 0\nd: \"false\"\ne: T\nf: 7\ng: yes\nh: [1]\n");
     assert_true(md_get_bool(md, KEYS("a"), false));
     assert_true(md_get_bool(md, KEYS("b"), false));
     assert_false(md_get_bool(md, KEYS("c"), true));
@@ -168,9 +169,12 @@ static void test_strings_and_maps(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_aliases_and_case), cmocka_unit_test(test_scalar_texts),
-        cmocka_unit_test(test_bools),            cmocka_unit_test(test_ints_floats),
-        cmocka_unit_test(test_durations),        cmocka_unit_test(test_strings_and_maps),
+        cmocka_unit_test(test_aliases_and_case),
+        cmocka_unit_test(test_scalar_texts),
+        cmocka_unit_test(test_bools),
+        cmocka_unit_test(test_ints_floats),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_strings_and_maps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,12 +106,23 @@ static void test_durations(void **state)
         const char *text;
         int64_t ns;
     } cases[] = {
-        {"30s", 30000000000LL},  {"1m30s", 90000000000LL}, {"1.5h", 5400000000000LL},
-        {"300ms", 300000000LL},  {"2us", 2000LL},          {"1ns", 1LL},
-        {"2µs", 2000LL},         {"0", 0},                 {"-1s", -1000000000LL},
-        {"100", 100},            {"1e3", 1000},            {"\"\"", -1},
-        {"5x", -1},              {"30", 30},               {"\"30\"", -1},
-        {"1.5", -1},             {"true", -1},
+        {"30s", 30000000000LL},
+        {"1m30s", 90000000000LL},
+        {"1.5h", 5400000000000LL},
+        {"300ms", 300000000LL},
+        {"2us", 2000LL},
+        {"1ns", 1LL},
+        {"2µs", 2000LL},
+        {"0", 0},
+        {"-1s", -1000000000LL},
+        {"100", 100},
+        {"1e3", 1000},
+        {"\"\"", -1},
+        {"5x", -1},
+        {"30", 30},
+        {"\"30\"", -1},
+        {"1.5", -1},
+        {"true", -1},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char text[256];
@@ -236,37 +247,37 @@ static void test_case_keys(void **state)
 static void test_deprecated_fields(void **state)
 {
     (void)state;
-    struct cfg *c = load_ok(
-        "services:\n"
-        "- name: s\n"
-        "  interface: eth0\n"
-        "  sockopts: {mark: 7}\n"
-        "  status: {createTime: 1, state: running, events: [{time: 2, msg: m}],\n"
-        "           stats: {totalConns: 3}}\n"
-        "  forwarder:\n"
-        "    name: hop-x\n"
-        "    nodes:\n"
-        "    - {name: t, addr: 'a:1', protocol: http, host: h, path: /p,\n"
-        "       filter: {host: h}, auth: {username: u}}\n"
-        "hops:\n"
-        "- name: h\n"
-        "  interface: eth1\n"
-        "  sockopts: {mark: 1}\n"
-        "  nodes:\n"
-        "  - name: n\n"
-        "    interface: eth2\n"
-        "    netns: ns\n"
-        "    sockopts: {mark: 2}\n"
-        "    filter: {protocol: http}\n"
-        "    http:\n"
-        "      header: {X-A: 1}\n"
-        "      rewrite: [{match: a, replacement: b}]\n"
-        "      rewriteBody: [{type: text/html, match: a, replacement: b}]\n"
-        "routers:\n"
-        "- name: r\n"
-        "  routes: [{net: 10.0.0.0/8, gateway: 1.1.1.1}]\n"
-        "admissions: [{name: a, reverse: true}]\n"
-        "bypasses: [{name: b, reverse: true}]\n");
+    struct cfg *c =
+        load_ok("services:\n"
+                "- name: s\n"
+                "  interface: eth0\n"
+                "  sockopts: {mark: 7}\n"
+                "  status: {createTime: 1, state: running, events: [{time: 2, msg: m}],\n"
+                "           stats: {totalConns: 3}}\n"
+                "  forwarder:\n"
+                "    name: hop-x\n"
+                "    nodes:\n"
+                "    - {name: t, addr: 'a:1', protocol: http, host: h, path: /p,\n"
+                "       filter: {host: h}, auth: {username: u}}\n"
+                "hops:\n"
+                "- name: h\n"
+                "  interface: eth1\n"
+                "  sockopts: {mark: 1}\n"
+                "  nodes:\n"
+                "  - name: n\n"
+                "    interface: eth2\n"
+                "    netns: ns\n"
+                "    sockopts: {mark: 2}\n"
+                "    filter: {protocol: http}\n"
+                "    http:\n"
+                "      header: {X-A: 1}\n"
+                "      rewrite: [{match: a, replacement: b}]\n"
+                "      rewriteBody: [{type: text/html, match: a, replacement: b}]\n"
+                "routers:\n"
+                "- name: r\n"
+                "  routes: [{net: 10.0.0.0/8, gateway: 1.1.1.1}]\n"
+                "admissions: [{name: a, reverse: true}]\n"
+                "bypasses: [{name: b, reverse: true}]\n");
     struct cfg_service *s = c->services[0];
     assert_string_equal(s->interface, "eth0");
     assert_int_equal(s->sockopts->mark, 7);

@@ -31,8 +31,8 @@ static void expect_parse_error(const char *s, const char *msg_part)
     assert_null(u.scheme);
 }
 
-static int spec(const char *arg, enum url_role role, struct url_spec *sp, char *err,
-                size_t errlen, size_t *eo)
+static int spec(const char *arg, enum url_role role, struct url_spec *sp, char *err, size_t errlen,
+                size_t *eo)
 {
     return url_spec_parse(arg, strlen(arg), role, sp, err, errlen, eo);
 }
@@ -52,9 +52,9 @@ static void test_parse_full(void **state)
     (void)state;
     struct url u;
     char err[128];
-    assert_int_equal(parse("socks5+tls://user:p%40ss@example.com:1080/a/b?x=1&y=2#frag", &u,
-                           err, sizeof err),
-                     0);
+    assert_int_equal(
+        parse("socks5+tls://user:p%40ss@example.com:1080/a/b?x=1&y=2#frag", &u, err, sizeof err),
+        0);
     assert_string_equal(u.scheme, "socks5+tls");
     assert_true(u.has_user);
     assert_string_equal(u.username, "user");
@@ -254,9 +254,15 @@ static void test_hostname(void **state)
 {
     (void)state;
     static const char *const cases[][2] = {
-        {"example.com:443", "example.com"}, {"[::1]:80", "::1"},   {"[::1]", "::1"},
-        {"h", "h"},                         {":8080", ""},         {"h:", "h"},
-        {"a:1,b:2", "a:1,b"},               {"h:x", "h:x"},        {"", ""},
+        {"example.com:443", "example.com"},
+        {"[::1]:80", "::1"},
+        {"[::1]", "::1"},
+        {"h", "h"},
+        {":8080", ""},
+        {"h:", "h"},
+        {"a:1,b:2", "a:1,b"},
+        {"h:x", "h:x"},
+        {"", ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *h = url_hostname(cases[i][0]);
@@ -316,8 +322,7 @@ static void test_unescape_modes(void **state)
     char *out;
     size_t n;
     char err[64];
-    assert_int_equal(url_unescape("a+b%2B", 6, URL_ENC_QUERY, &out, &n, err, sizeof err, NULL),
-                     0);
+    assert_int_equal(url_unescape("a+b%2B", 6, URL_ENC_QUERY, &out, &n, err, sizeof err, NULL), 0);
     assert_string_equal(out, "a b+");
     free(out);
     assert_int_equal(url_unescape("a+b", 3, URL_ENC_PATH, &out, &n, err, sizeof err, NULL), 0);
@@ -363,8 +368,7 @@ static void test_spec_service_basic(void **state)
 
     /* blank → 1 (skipped) */
     assert_int_equal(spec(" \t ", URL_ROLE_SERVICE, &sp, err, sizeof err, &eo), 1);
-    assert_int_equal(spec("\xc2\xa0\xe3\x80\x80", URL_ROLE_SERVICE, &sp, err, sizeof err, &eo),
-                     1);
+    assert_int_equal(spec("\xc2\xa0\xe3\x80\x80", URL_ROLE_SERVICE, &sp, err, sizeof err, &eo), 1);
 }
 
 static void test_spec_service_https_and_parts(void **state)
@@ -396,8 +400,8 @@ static void test_spec_service_ranges(void **state)
     struct url_spec sp;
     char err[256];
     size_t eo;
-    assert_int_equal(spec("tcp://:8000-8003/192.168.1.1:9000-9001,h:80", URL_ROLE_SERVICE, &sp,
-                          err, sizeof err, &eo),
+    assert_int_equal(spec("tcp://:8000-8003/192.168.1.1:9000-9001,h:80", URL_ROLE_SERVICE, &sp, err,
+                          sizeof err, &eo),
                      0);
     static const char *const a[] = {":8000", ":8001", ":8002", ":8003"};
     expect_addrs(sp.addrs, sp.n_addrs, a, 4);
@@ -417,9 +421,9 @@ static void test_spec_service_ranges(void **state)
     url_spec_free(&sp);
 
     /* not host:port: kept as written; "://" targets too; empty targets kept */
-    assert_int_equal(spec("dns://:53/1.1.1.1,tls://1.1.1.1:853,,x", URL_ROLE_SERVICE, &sp, err,
-                          sizeof err, &eo),
-                     0);
+    assert_int_equal(
+        spec("dns://:53/1.1.1.1,tls://1.1.1.1:853,,x", URL_ROLE_SERVICE, &sp, err, sizeof err, &eo),
+        0);
     static const char *const c[] = {"1.1.1.1", "tls://1.1.1.1:853", "", "x"};
     expect_addrs(sp.targets, sp.n_targets, c, 4);
     url_spec_free(&sp);
@@ -469,9 +473,8 @@ static void test_spec_service_hostcut(void **state)
     char err[256];
     size_t eo;
     /* the host is cut before parsing: user info stays, the host is not validated by url.Parse */
-    assert_int_equal(spec("http://u:p%21@[zz]:80/x?k=v", URL_ROLE_SERVICE, &sp, err, sizeof err,
-                          &eo),
-                     0);
+    assert_int_equal(
+        spec("http://u:p%21@[zz]:80/x?k=v", URL_ROLE_SERVICE, &sp, err, sizeof err, &eo), 0);
     assert_string_equal(sp.url.username, "u");
     assert_string_equal(sp.url.password, "p!");
     assert_string_equal(sp.url.host, "[zz]:80");
@@ -494,8 +497,7 @@ static void test_spec_service_path_based(void **state)
     struct url_spec sp;
     char err[256];
     size_t eo;
-    assert_int_equal(spec("unix:///var/run/gost.sock", URL_ROLE_SERVICE, &sp, err, sizeof err,
-                          &eo),
+    assert_int_equal(spec("unix:///var/run/gost.sock", URL_ROLE_SERVICE, &sp, err, sizeof err, &eo),
                      0);
     assert_true(sp.path_based);
     assert_true(sp.path_addr);
@@ -504,9 +506,8 @@ static void test_spec_service_path_based(void **state)
     assert_int_equal(sp.n_targets, 0);
     url_spec_free(&sp);
 
-    assert_int_equal(spec("unix://gost.sock/gost2.sock", URL_ROLE_SERVICE, &sp, err, sizeof err,
-                          &eo),
-                     0);
+    assert_int_equal(
+        spec("unix://gost.sock/gost2.sock", URL_ROLE_SERVICE, &sp, err, sizeof err, &eo), 0);
     assert_false(sp.path_addr);
     static const char *const b[] = {"gost.sock"};
     expect_addrs(sp.addrs, sp.n_addrs, b, 1);
@@ -517,9 +518,9 @@ static void test_spec_service_path_based(void **state)
     /* runix://./app.sock/var/run/remote.sock: GOST's host cut stops at the first '/', so the
      * listen address is "." and the target "app.sock/var/run/remote.sock" (the docs claim
      * ./app.sock and /var/run/remote.sock; the code does not do that) */
-    assert_int_equal(spec("runix://./app.sock/var/run/remote.sock", URL_ROLE_SERVICE, &sp, err,
-                          sizeof err, &eo),
-                     0);
+    assert_int_equal(
+        spec("runix://./app.sock/var/run/remote.sock", URL_ROLE_SERVICE, &sp, err, sizeof err, &eo),
+        0);
     static const char *const c[] = {"."};
     expect_addrs(sp.addrs, sp.n_addrs, c, 1);
     static const char *const ct[] = {"app.sock/var/run/remote.sock"};
@@ -527,8 +528,7 @@ static void test_spec_service_path_based(void **state)
     url_spec_free(&sp);
 
     /* any scheme word counts, e.g. relay+unix */
-    assert_int_equal(spec("relay+serial:///dev/ttyS0", URL_ROLE_SERVICE, &sp, err, sizeof err,
-                          &eo),
+    assert_int_equal(spec("relay+serial:///dev/ttyS0", URL_ROLE_SERVICE, &sp, err, sizeof err, &eo),
                      0);
     assert_true(sp.path_addr);
     static const char *const d[] = {"/dev/ttyS0"};
@@ -566,15 +566,13 @@ static void test_spec_node(void **state)
     expect_addrs(sp.addrs, sp.n_addrs, b, 1);
     url_spec_free(&sp);
 
-    assert_int_equal(spec("http+unix:///var/run/docker.sock", URL_ROLE_NODE, &sp, err,
-                          sizeof err, &eo),
-                     0);
+    assert_int_equal(
+        spec("http+unix:///var/run/docker.sock", URL_ROLE_NODE, &sp, err, sizeof err, &eo), 0);
     static const char *const c[] = {"/var/run/docker.sock"};
     expect_addrs(sp.addrs, sp.n_addrs, c, 1);
     url_spec_free(&sp);
 
-    assert_int_equal(spec("unix://docker.sock/ignored", URL_ROLE_NODE, &sp, err, sizeof err,
-                          &eo),
+    assert_int_equal(spec("unix://docker.sock/ignored", URL_ROLE_NODE, &sp, err, sizeof err, &eo),
                      0);
     static const char *const d[] = {"docker.sock"};
     expect_addrs(sp.addrs, sp.n_addrs, d, 1);
@@ -582,8 +580,7 @@ static void test_spec_node(void **state)
     url_spec_free(&sp);
 
     /* a port range is not a valid port for url.Parse */
-    assert_int_equal(spec("http://h:8000-8003", URL_ROLE_NODE, &sp, err, sizeof err, &eo),
-                     -EINVAL);
+    assert_int_equal(spec("http://h:8000-8003", URL_ROLE_NODE, &sp, err, sizeof err, &eo), -EINVAL);
     assert_non_null(strstr(err, "invalid port"));
     assert_int_equal(eo, 8);
 
@@ -609,8 +606,7 @@ static void test_spec_limits(void **state)
     assert_int_equal(url_spec_parse(s, n, URL_ROLE_SERVICE, &sp, err, sizeof err, &eo), -E2BIG);
     assert_int_equal(url_spec_parse(s, n, URL_ROLE_NODE, &sp, err, sizeof err, &eo), -E2BIG);
     free(s);
-    assert_int_equal(url_spec_parse("a\0b", 3, URL_ROLE_NODE, &sp, err, sizeof err, &eo),
-                     -EINVAL);
+    assert_int_equal(url_spec_parse("a\0b", 3, URL_ROLE_NODE, &sp, err, sizeof err, &eo), -EINVAL);
     assert_int_equal(eo, 1);
 }
 
