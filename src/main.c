@@ -247,7 +247,20 @@ static int run(struct cfg *cfg, const struct args *a)
     const struct cfg_log *lc = cfg->log;
     if (log_configure(lc ? lc->level : NULL, lc ? lc->format : NULL, lc ? lc->output : NULL, err,
                       sizeof err) < 0) {
-        fprintf(stderr, "gost: log: %s\n", err);
+        /* Point at the field at fault: level and format are checked here, the rest is output. */
+        enum log_level lvl;
+        const char *key = "output";
+        if (lc && lc->level && *lc->level && log_level_parse(lc->level, &lvl) < 0 &&
+            !getenv("GOST_LOGGER_LEVEL"))
+            key = "level";
+        else if (lc && lc->format && *lc->format && strcmp(lc->format, "json") != 0 &&
+                 strcmp(lc->format, "text") != 0)
+            key = "format";
+        struct cfg_errs e;
+        cfg_errs_init(&e);
+        cfg_errs_add(&e, cfg_pos_of(lc ? lc->node : NULL, key), "log: %s", err);
+        cfg_errs_print(&e, stderr);
+        cfg_errs_free(&e);
         return 1;
     }
     if (a->trace)
