@@ -689,21 +689,17 @@ static int64_t cmd_get_duration(const struct cmd_md *m, const struct cmd_kv **fo
             continue;
         if (found)
             *found = kv;
-        if (kv->kind == CMD_V_INT)
-            return kv->i * 1000000000; /* never reached from the CLI; kept for fidelity */
-        if (kv->kind != CMD_V_STR)
-            return 0;
-        int64_t v = 0;
-        if (cmd_parse_duration(kv->s, &v) != 0)
-            v = 0;
-        if (v == 0) {
-            int64_t n = 0;
-            url_atoi(kv->s, strlen(kv->s), &n);
-            if (n > INT64_MAX / 1000000000 || n < INT64_MIN / 1000000000)
-                v = (int64_t)((uint64_t)n * 1000000000u); /* Go wraps */
-            else
-                v = n * 1000000000;
+        int64_t v = 0, n = 0;
+        if (kv->kind == CMD_V_INT) {
+            n = kv->i; /* integers are seconds (not produced by the CLI; kept for fidelity) */
+        } else if (kv->kind == CMD_V_STR) {
+            if (cmd_parse_duration(kv->s, &v) != 0)
+                v = 0;
+            if (v == 0)
+                url_atoi(kv->s, strlen(kv->s), &n);
         }
+        if (v == 0)
+            v = (int64_t)((uint64_t)n * 1000000000u); /* Go's Duration(n) * Second wraps */
         return v;
     }
     return 0;

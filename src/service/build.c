@@ -116,7 +116,10 @@ static struct service *service_build(struct build *b, const struct cfg_service *
         bad = -1;
     }
     const struct chain *chain = NULL;
-    if (hc->chain && *hc->chain) {
+    bool ignore_chain = false;
+    if (md_parse_bool(c->metadata, MD_KEYS("ignoreChain"), &ignore_chain, errs) == MD_INVALID)
+        bad = -1;
+    if (hc->chain && *hc->chain && !ignore_chain) {
         chain = chain_find(b, hc->chain);
         if (!chain) {
             cfg_errs_add(errs, cfg_pos_of(hc->node, "chain"), "chain \"%s\" not found", hc->chain);

@@ -413,5 +413,16 @@ def test_failover_dead_target_yaml():
         echo.check()
 
 
+
+def test_ignore_chain_dials_directly():
+    """?ignoreChain=true: the service skips the CLI chain (whose only node is dead here)."""
+    dead = dead_port()
+    with EchoServer() as echo, \
+            start_gost(lambda p: ["-L", "tcp://%s:%d/%s:%d?ignoreChain=true"
+                                  % (H, p, H, echo.port),
+                                  "-F", "forward://%s:%d" % (H, dead)], tcp=1) as g:
+        echo_check(g.port, payload_set())
+    check(echo.accepted == 1, "backend saw %d connections, want 1" % echo.accepted)
+
 if __name__ == "__main__":
     run_tests(globals())
