@@ -424,5 +424,27 @@ def test_ignore_chain_dials_directly():
         echo_check(g.port, payload_set())
     check(echo.accepted == 1, "backend saw %d connections, want 1" % echo.accepted)
 
+
+def test_hops_by_reference_yaml():
+    """A chain hop and the forwarder both name top-level `hops` entries instead of listing
+    nodes inline; the client's data must pass the referenced hop to the second gost."""
+    with EchoServer() as echo, \
+            start_gost(lambda q: tcp_fwd(q, echo.port), tcp=1, name="gost-server") as srv:
+        def client(p):
+            return {
+                "services": [{
+                    "name": "by-ref", "addr": "%s:%d" % (H, p),
+                    "listener": {"type": "tcp"}, "handler": {"type": "tcp", "chain": "c0"},
+                    "forwarder": {"hop": "targets"}}],
+                "chains": [{"name": "c0", "hops": [{"name": "via-server"}]}],
+                "hops": [
+                    {"name": "via-server", "nodes": [{
+                        "name": "n0", "addr": "%s:%d" % (H, srv.port),
+                        "connector": {"type": "forward"}, "dialer": {"type": "tcp"}}]},
+                    {"name": "targets", "nodes": [{"name": "t0", "addr": "%s:%d" % (H, dead_port())}]}]}
+        with start_gost(client, tcp=1, name="gost-client") as cli:
+            echo_check(cli.port, payload_set())
+    check(echo.accepted == 1, "backend saw %d connections, want 1" % echo.accepted)
+
 if __name__ == "__main__":
     run_tests(globals())
