@@ -14,7 +14,7 @@
 #include "core/fiber.h"
 #include "core/sock.h"
 #include "listener/listen_addr.h"
-#include "service/component.h"
+#include "service/service.h"
 
 struct sock_lst {
     struct listener base;
@@ -58,6 +58,17 @@ static int tcp_init(struct listener *l, struct cfg_errs *errs)
     if (listen_addr_resolve(l->addr, SOCK_STREAM, &ga, err, sizeof err) < 0) {
         cfg_errs_add(errs, cfg_pos_of(l->svc_cfg_node, "addr"), "%s", err);
         return -EINVAL;
+    }
+    /* Port 0: the first worker's socket picks the port, the others join it. */
+    if (addr_port(&ga) == 0 && l->worker > 0 && l->svc->listeners[0]) {
+        const struct sock_lst *first = (const struct sock_lst *)l->svc->listeners[0];
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        if (first->fd >= 0 && getsockname(first->fd, (struct sockaddr *)&ss, &len) == 0) {
+            struct gaddr bound;
+            addr_from_sockaddr(&bound, (struct sockaddr *)&ss, len);
+            addr_set_port(&ga, addr_port(&bound));
+        }
     }
     int64_t backlog = 0;
     if (md_parse_int(l->cfg->metadata, MD_KEYS("backlog"), &backlog, errs) == MD_INVALID)
