@@ -47,7 +47,7 @@ int sel_item_from_md(struct sel_item *it, struct sel_mark *mark, const struct cv
 }
 
 static struct dialer *dialer_build(const struct cfg_dialer *c, const char *addr,
-                                   struct cfg_errs *errs)
+                                   const struct cfg *root, struct cfg_errs *errs)
 {
     const char *name = c && c->type && *c->type ? c->type : "tcp";
     const struct dialer_type *t = registry_dialer(name);
@@ -60,6 +60,7 @@ static struct dialer *dialer_build(const struct cfg_dialer *c, const char *addr,
     d->type = t;
     d->cfg = c;
     d->node_addr = addr;
+    d->root = root;
     if (t->init && t->init(d, errs) < 0) {
         free(d);
         return NULL;
@@ -76,7 +77,8 @@ static void dialer_free(struct dialer *d)
     free(d);
 }
 
-static struct connector *connector_build(const struct cfg_connector *c, struct cfg_errs *errs)
+static struct connector *connector_build(const struct cfg_connector *c, const struct cfg *root,
+                                         struct cfg_errs *errs)
 {
     const char *name = c && c->type && *c->type ? c->type : "http";
     const struct connector_type *t = registry_connector(name);
@@ -88,6 +90,7 @@ static struct connector *connector_build(const struct cfg_connector *c, struct c
     struct connector *k = xcalloc(1, t->size);
     k->type = t;
     k->cfg = c;
+    k->root = root;
     if (t->init && t->init(k, errs) < 0) {
         free(k);
         return NULL;
@@ -116,14 +119,15 @@ static void node_free(struct node *n)
     free(n);
 }
 
-static struct node *node_build(const struct cfg_node *c, struct cfg_errs *errs)
+static struct node *node_build(const struct cfg_node *c, const struct cfg *root,
+                               struct cfg_errs *errs)
 {
     struct node *n = xcalloc(1, sizeof *n);
     n->name = xstrdup(c->name ? c->name : "");
     n->addr = xstrdup(c->addr ? c->addr : "");
     n->network = c->network && *c->network ? xstrdup(c->network) : NULL;
-    n->connector = connector_build(c->connector, errs);
-    n->dialer = dialer_build(c->dialer, n->addr, errs);
+    n->connector = connector_build(c->connector, root, errs);
+    n->dialer = dialer_build(c->dialer, n->addr, root, errs);
     if (!n->connector || !n->dialer) {
         node_free(n);
         return NULL;
@@ -187,7 +191,7 @@ static struct hop *hop_build(const struct cfg_hop *in, const struct cfg *root,
     h->items = xcalloc(c->n_nodes, sizeof *h->items);
     int bad = selector_from_cfg(&h->sel, c->selector, errs);
     for (size_t i = 0; i < c->n_nodes; i++) {
-        struct node *n = node_build(c->nodes[i], errs);
+        struct node *n = node_build(c->nodes[i], root, errs);
         if (!n) {
             bad = -1;
             continue;

@@ -156,6 +156,7 @@ static struct service *service_build(struct build *b, const struct cfg_service *
     h->type = ht;
     h->svc = svc;
     h->cfg = hc;
+    h->root = b->cfg;
     h->router = svc->router;
     h->fwd = svc->fwd;
     h->retries = hc->retries > 0 ? (int)hc->retries : 0;
@@ -173,6 +174,7 @@ static struct service *service_build(struct build *b, const struct cfg_service *
         l->type = lt;
         l->svc = svc;
         l->cfg = lc;
+        l->root = b->cfg;
         l->addr = c->addr;
         l->svc_cfg_node = c->node;
         l->worker = w;

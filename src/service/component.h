@@ -119,6 +119,7 @@ struct dialer_type {
 struct dialer {
     const struct dialer_type *type;
     const struct cfg_dialer *cfg; /* borrowed; may be NULL (defaults) */
+    const struct cfg *root;       /* borrowed: the whole config */
     const char *node_addr;        /* borrowed */
 };
 
@@ -138,6 +139,7 @@ struct connector_type {
 struct connector {
     const struct connector_type *type;
     const struct cfg_connector *cfg; /* borrowed; may be NULL (defaults) */
+    const struct cfg *root;          /* borrowed: the whole config */
 };
 
 /* ---- registry (registry.c) -------------------------------------------------------------- */
