@@ -64,6 +64,7 @@ struct listener {
     const struct listener_type *type;
     struct service *svc;             /* borrowed */
     const struct cfg_listener *cfg;  /* borrowed (never NULL: the builder fills a default) */
+    const struct cfg *root;          /* borrowed: the whole config (named objects, default tls) */
     const char *addr;                /* service address, borrowed */
     const struct cval *svc_cfg_node; /* the service's config node, for error positions */
     int worker;                      /* owning worker id */
@@ -86,6 +87,7 @@ struct handler {
     const struct handler_type *type;
     struct service *svc;           /* borrowed */
     const struct cfg_handler *cfg; /* borrowed (never NULL) */
+    const struct cfg *root;        /* borrowed: the whole config (authers, default tls...) */
     struct router *router;         /* owned by the service: chain + dial options */
     struct forwarder *fwd;         /* owned by the service; NULL without a forwarder */
     int retries;                   /* handler.retries */
