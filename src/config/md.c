@@ -267,31 +267,31 @@ void md_strings_free(char **v)
 
 const char *md_get_str(const struct cval *md, const char *const *keys, const char *def)
 {
-    const char *v;
+    const char *v = def;
     return md_parse_str(md, keys, &v, NULL) == MD_OK ? v : def;
 }
 
 bool md_get_bool(const struct cval *md, const char *const *keys, bool def)
 {
-    bool v;
+    bool v = def;
     return md_parse_bool(md, keys, &v, NULL) == MD_OK ? v : def;
 }
 
 int64_t md_get_int(const struct cval *md, const char *const *keys, int64_t def)
 {
-    int64_t v;
+    int64_t v = def;
     return md_parse_int(md, keys, &v, NULL) == MD_OK ? v : def;
 }
 
 double md_get_float(const struct cval *md, const char *const *keys, double def)
 {
-    double v;
+    double v = def;
     return md_parse_float(md, keys, &v, NULL) == MD_OK ? v : def;
 }
 
 int64_t md_get_duration(const struct cval *md, const char *const *keys, int64_t def_ns)
 {
-    int64_t v;
+    int64_t v = def_ns;
     return md_parse_duration(md, keys, &v, NULL) == MD_OK ? v : def_ns;
 }
 

@@ -54,8 +54,6 @@ struct yl_ctx {
     size_t n_bytes;
     int docs;
     struct cval *root;
-    char diag[2048]; /* libfyaml's diagnostic text */
-    size_t diag_len;
 };
 
 static struct cval_pos yl_pos(struct yl_ctx *c, const struct fy_mark *m)
@@ -400,53 +398,41 @@ static void yl_on_alias(struct yl_ctx *c, struct fy_event *e)
     yl_attach(c, v);
 }
 
-/* libfyaml diagnostics go to this callback (never to stderr) and are kept in a small buffer;
- * the first "<src>:L:C: error: message" line becomes our positioned error. (Collect mode is
- * not used: in libfyaml 0.7.12 collected errors keep tokens alive and leak on some inputs.) */
+/* libfyaml diagnostics are collected (never formatted or printed) in a diag object we own; the
+ * first error becomes our positioned error. Both halves matter with libfyaml 0.7.12: formatting
+ * a diagnostic's source context can crash on long runs of tabs, and errors collected by the
+ * parser's own diag object keep tokens alive and leak. */
 static void yl_diag_out(struct fy_diag *diag, void *user, const char *buf, size_t len)
 {
     (void)diag;
-    struct yl_ctx *c = user;
-    size_t room = sizeof(c->diag) - 1 - c->diag_len;
-    if (len > room)
-        len = room;
-    memcpy(c->diag + c->diag_len, buf, len);
-    c->diag_len += len;
-    c->diag[c->diag_len] = '\0';
+    (void)user;
+    (void)buf;
+    (void)len;
 }
 
-static void yl_report_diag(struct yl_ctx *c, struct cval_pos fallback)
+static void yl_report_diag(struct yl_ctx *c, struct fy_diag *diag, struct cval_pos fallback)
 {
     struct cval_pos pos = fallback;
-    char msg[256] = "invalid YAML";
-    const char *p = strstr(c->diag, ": error: ");
-    if (p) {
-        const char *m = p + strlen(": error: ");
-        size_t n = strcspn(m, "\r\n");
-        if (n >= sizeof(msg))
-            n = sizeof(msg) - 1;
-        memcpy(msg, m, n);
-        msg[n] = '\0';
-        /* walk back over ":C" and ":L" */
-        const char *cs = p;
-        while (cs > c->diag && cs[-1] >= '0' && cs[-1] <= '9')
-            cs--;
-        if (cs < p && cs > c->diag && cs[-1] == ':') {
-            const char *ls = cs - 1;
-            while (ls > c->diag && ls[-1] >= '0' && ls[-1] <= '9')
-                ls--;
-            if (ls < cs - 1 && ls > c->diag && ls[-1] == ':') {
-                pos.line = atoi(ls);
-                pos.col = atoi(cs);
-            }
+    const char *msg = "invalid YAML";
+    void *it = NULL;
+    struct fy_diag_error *de;
+    while ((de = fy_diag_errors_iterate(diag, &it)) != NULL) {
+        if (de->type < FYET_ERROR)
+            continue;
+        if (de->line > 0) {
+            pos.line = de->line;
+            pos.col = de->column > 0 ? de->column : 1;
         }
+        if (de->msg && *de->msg)
+            msg = de->msg;
+        break;
     }
     if (pos.line <= 0)
         pos.line = 1;
     if (pos.col <= 0)
         pos.col = 1;
     c->failed = true;
-    cfg_errs_add(c->errs, pos, "%s", msg);
+    cfg_errs_add(c->errs, pos, "%.200s", msg);
 }
 
 static void yl_ctx_clear(struct yl_ctx *c)
@@ -478,9 +464,11 @@ static struct cval *yl_parse(const char *text, size_t len, const char *file, boo
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
     dcfg.output_fn = yl_diag_out;
-    dcfg.user = c;
+    dcfg.user = NULL;
     dcfg.colorize = false;
     struct fy_diag *diag = fy_diag_create(&dcfg);
+    if (diag)
+        fy_diag_set_collect_errors(diag, true);
     struct fy_parse_cfg pcfg = {0};
     pcfg.flags = FYPCF_QUIET | (json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE);
     pcfg.diag = diag;
@@ -528,7 +516,7 @@ static struct cval *yl_parse(const char *text, size_t len, const char *file, boo
         fy_parser_event_free(p, e);
     }
     if (!c->failed && fy_parser_get_stream_error(p))
-        yl_report_diag(c, last);
+        yl_report_diag(c, diag, last);
 
     struct cval *root = NULL;
     if (!c->failed) {
