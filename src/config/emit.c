@@ -346,14 +346,17 @@ static void ey_cval_list_body(FILE *out, const struct cval *l, int ind, bool inl
     }
 }
 
-static void ey_cval_after_key(FILE *out, const struct cval *v, int ind)
+/* A value after "key:" (nested block on the next lines) or after "-" (nested block starting on
+ * the dash's line); empty collections and scalars stay on the same line either way. */
+static void ey_cval_after(FILE *out, const struct cval *v, int ind, bool after_dash)
 {
+    char sep = after_dash ? ' ' : '\n';
     if (v->kind == CVAL_MAP && v->u.map.n) {
-        fputc('\n', out);
-        ey_cval_map_body(out, v, ind + 2, false);
+        fputc(sep, out);
+        ey_cval_map_body(out, v, ind + 2, after_dash);
     } else if (v->kind == CVAL_LIST && v->u.list.n) {
-        fputc('\n', out);
-        ey_cval_list_body(out, v, ind + 2, false);
+        fputc(sep, out);
+        ey_cval_list_body(out, v, ind + 2, after_dash);
     } else if (v->kind == CVAL_MAP) {
         fputs(" {}\n", out);
     } else if (v->kind == CVAL_LIST) {
@@ -364,22 +367,14 @@ static void ey_cval_after_key(FILE *out, const struct cval *v, int ind)
     }
 }
 
+static void ey_cval_after_key(FILE *out, const struct cval *v, int ind)
+{
+    ey_cval_after(out, v, ind, false);
+}
+
 static void ey_cval_after_dash(FILE *out, const struct cval *v, int ind)
 {
-    if (v->kind == CVAL_MAP && v->u.map.n) {
-        fputc(' ', out);
-        ey_cval_map_body(out, v, ind + 2, true);
-    } else if (v->kind == CVAL_LIST && v->u.list.n) {
-        fputc(' ', out);
-        ey_cval_list_body(out, v, ind + 2, true);
-    } else if (v->kind == CVAL_MAP) {
-        fputs(" {}\n", out);
-    } else if (v->kind == CVAL_LIST) {
-        fputs(" []\n", out);
-    } else {
-        fputc(' ', out);
-        ey_scalar_line(out, v, ind);
-    }
+    ey_cval_after(out, v, ind, true);
 }
 
 static void ey_string_line(FILE *out, const char *s, int ind)
