@@ -6,7 +6,7 @@
 #   make fuzz     libFuzzer build (clang) of every fuzz target (build-fuzz/fuzz-*)
 
 BUILD_DEPS   = build-essential cmake pkg-config libfyaml-dev libssl-dev libcmocka-dev
-TEST_DEPS    = clang libclang-rt-14-dev python3 curl socat iproute2 procps
+TEST_DEPS    = clang libclang-rt-14-dev python3 curl socat iproute2 procps dante-server microsocks openssl tinyproxy
 JOBS        ?= $(shell nproc)
 ARGS        ?= -L tcp://127.0.0.1:8080/127.0.0.1:80
 

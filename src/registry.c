@@ -12,11 +12,14 @@ extern const struct handler_type handler_tcp, handler_udp, handler_forward, hand
 extern const struct dialer_type dialer_tcp, dialer_udp, dialer_unix, dialer_direct, dialer_virtual;
 extern const struct connector_type connector_forward, connector_tcp, connector_unix,
     connector_direct, connector_virtual;
+extern const struct listener_type listener_tls;
+extern const struct dialer_type dialer_tls;
 
 static const struct listener_type *const listeners[] = {
     &listener_tcp,
     &listener_udp,
     &listener_unix,
+    &listener_tls,
 };
 
 static const struct handler_type *const handlers[] = {
@@ -28,6 +31,7 @@ static const struct handler_type *const handlers[] = {
 
 static const struct dialer_type *const dialers[] = {
     &dialer_tcp, &dialer_udp, &dialer_unix, &dialer_direct, &dialer_virtual,
+    &dialer_tls,
 };
 
 static const struct connector_type *const connectors[] = {

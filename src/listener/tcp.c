@@ -14,14 +14,8 @@
 #include "core/fiber.h"
 #include "core/sock.h"
 #include "listener/listen_addr.h"
+#include "listener/sock_listener.h"
 #include "service/service.h"
-
-struct sock_lst {
-    struct listener base;
-    int fd; /* bound listening socket until start() hands it to sl */
-    bool opened;
-    struct sock_listener sl;
-};
 
 int listen_addr_resolve(const char *addr, int socktype, struct gaddr *out, char *err, size_t errlen)
 {
@@ -49,7 +43,7 @@ int listen_addr_resolve(const char *addr, int socktype, struct gaddr *out, char 
     return 0;
 }
 
-static int tcp_init(struct listener *l, struct cfg_errs *errs)
+int sock_lst_init_tcp(struct listener *l, struct cfg_errs *errs)
 {
     struct sock_lst *s = (struct sock_lst *)l;
     s->fd = -1;
@@ -112,7 +106,7 @@ static int unix_init(struct listener *l, struct cfg_errs *errs)
     return 0;
 }
 
-static int sock_start(struct listener *l)
+int sock_lst_start(struct listener *l)
 {
     struct sock_lst *s = (struct sock_lst *)l;
     int fd = s->fd;
@@ -126,7 +120,7 @@ static int sock_start(struct listener *l)
     return 0;
 }
 
-static int sock_accept_conn(struct listener *l, struct conn **out)
+int sock_lst_accept(struct listener *l, struct conn **out)
 {
     struct sock_lst *s = (struct sock_lst *)l;
     if (!s->opened)
@@ -137,7 +131,7 @@ static int sock_accept_conn(struct listener *l, struct conn **out)
     return rc;
 }
 
-static void sock_close(struct listener *l)
+void sock_lst_close(struct listener *l)
 {
     struct sock_lst *s = (struct sock_lst *)l;
     if (s->opened) {
@@ -146,7 +140,7 @@ static void sock_close(struct listener *l)
     }
 }
 
-static void sock_free(struct listener *l)
+void sock_lst_free(struct listener *l)
 {
     struct sock_lst *s = (struct sock_lst *)l;
     if (s->fd >= 0)
@@ -158,19 +152,19 @@ const struct listener_type listener_tcp = {
     .name = "tcp",
     .size = sizeof(struct sock_lst),
     .flags = LISTENER_PER_WORKER,
-    .init = tcp_init,
-    .start = sock_start,
-    .accept = sock_accept_conn,
-    .close = sock_close,
-    .free = sock_free,
+    .init = sock_lst_init_tcp,
+    .start = sock_lst_start,
+    .accept = sock_lst_accept,
+    .close = sock_lst_close,
+    .free = sock_lst_free,
 };
 
 const struct listener_type listener_unix = {
     .name = "unix",
     .size = sizeof(struct sock_lst),
     .init = unix_init,
-    .start = sock_start,
-    .accept = sock_accept_conn,
-    .close = sock_close,
-    .free = sock_free,
+    .start = sock_lst_start,
+    .accept = sock_lst_accept,
+    .close = sock_lst_close,
+    .free = sock_lst_free,
 };
