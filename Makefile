@@ -8,7 +8,7 @@
 BUILD_DEPS   = build-essential cmake pkg-config libfyaml-dev libssl-dev libcmocka-dev
 TEST_DEPS    = clang libclang-rt-14-dev python3 curl socat iproute2 procps dante-server microsocks openssl tinyproxy
 JOBS        ?= $(shell nproc)
-ARGS        ?= -L tcp://127.0.0.1:8080/127.0.0.1:80
+ARGS        ?= -L :8080
 
 .PHONY: all build deps run test fuzz clean release
 

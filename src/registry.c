@@ -12,8 +12,13 @@ extern const struct handler_type handler_tcp, handler_udp, handler_forward, hand
 extern const struct dialer_type dialer_tcp, dialer_udp, dialer_unix, dialer_direct, dialer_virtual;
 extern const struct connector_type connector_forward, connector_tcp, connector_unix,
     connector_direct, connector_virtual;
+extern const struct handler_type handler_socks4, handler_socks4a, handler_socks5, handler_socks;
+extern const struct connector_type connector_socks4, connector_socks4a, connector_socks5,
+    connector_socks;
 extern const struct listener_type listener_tls;
 extern const struct dialer_type dialer_tls;
+extern const struct handler_type handler_http, handler_auto;
+extern const struct connector_type connector_http;
 
 static const struct listener_type *const listeners[] = {
     &listener_tcp,
@@ -27,6 +32,9 @@ static const struct handler_type *const handlers[] = {
     &handler_udp,
     &handler_forward,
     &handler_unix,
+    &handler_http,
+    &handler_auto,
+    &handler_socks4, &handler_socks4a, &handler_socks5, &handler_socks,
 };
 
 static const struct dialer_type *const dialers[] = {
@@ -36,6 +44,8 @@ static const struct dialer_type *const dialers[] = {
 
 static const struct connector_type *const connectors[] = {
     &connector_forward, &connector_tcp, &connector_unix, &connector_direct, &connector_virtual,
+    &connector_http,
+    &connector_socks4, &connector_socks4a, &connector_socks5, &connector_socks,
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

@@ -64,7 +64,9 @@ static int check_unsupported(const struct cfg_service *s, struct cfg_errs *errs)
             unsupported(errs, h->node, "limiter", "handler limiter");
         if (h->observer)
             unsupported(errs, h->node, "observer", "handler observer");
-        if (h->auth || h->auther || h->n_authers)
+        const struct handler_type *ht = h->type ? registry_handler(h->type) : NULL;
+        bool auth_ok = ht && (ht->flags & HANDLER_AUTH);
+        if ((h->auth || h->auther || h->n_authers) && !auth_ok)
             unsupported(errs, h->node,
                         h->auth     ? "auth"
                         : h->auther ? "auther"

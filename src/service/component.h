@@ -72,9 +72,14 @@ struct listener {
 
 /* ---- handler ---------------------------------------------------------------------------- */
 
+enum {
+    HANDLER_AUTH = 1u << 0, /* authenticates clients with handler auth/auther/authers */
+};
+
 struct handler_type {
     const char *name;
     size_t size;
+    unsigned flags;
     /* Main thread: read handler->cfg metadata, validate. 0 or -errno. */
     int (*init)(struct handler *h, struct cfg_errs *errs);
     /* In the session fiber: serve one accepted conn. Consumes c. Logs what it did through the
