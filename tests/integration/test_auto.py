@@ -117,5 +117,48 @@ def test_three_hops_http_socks5_tls_socks5():
         check(targets_in_log(s5, s5t.port), "the socks5 hop never reached the TLS hop")
 
 
+
+def test_https_proxy_with_curl():
+    """`-L https://...` is http over TLS with the generated certificate; curl talks TLS to the
+    proxy itself (--proxy-insecure) and tunnels or forwards through it."""
+    import shutil
+    import subprocess
+    if not shutil.which("curl"):
+        check(False, "curl is not installed (make deps installs it)")
+    with Origin() as o, start_gost(lambda p: ["-L", "https://u:pw@%s:%d" % (H, p)], tcp=1) as g:
+        for extra in ([], ["-p"]):
+            r = subprocess.run(["curl", "-s", "-S", "--max-time", "10", "--proxy-insecure"] + extra +
+                               ["-x", "https://%s:%d" % (H, g.port), "--proxy-user", "u:pw",
+                                "-o", "-", origin_url(o)], capture_output=True, timeout=20)
+            check(r.returncode == 0 and r.stdout == BODY, "curl %s via https proxy: rc %d, %s"
+                  % (" ".join(extra), r.returncode, r.stderr.decode(errors="replace")[:200]))
+        r = subprocess.run(["curl", "-s", "--max-time", "10", "--proxy-insecure", "-x",
+                            "https://%s:%d" % (H, g.port), "-o", "-", "-w", "%{http_code}",
+                            origin_url(o)], capture_output=True, timeout=20)
+        check(r.stdout.endswith(b"407"), "no credentials over https proxy: want 407, got %r"
+              % r.stdout[-40:])
+
+
+def test_authers_file_in_yaml():
+    """A named auther reading a users file; the handler refers to it by name."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="gost-auth-") as d, Origin() as o:
+        users = os.path.join(d, "users.txt")
+        with open(users, "w") as f:
+            f.write("# user password\nalice secret-a\n\nbob  secret-b\n")
+
+        def cfg(p):
+            return {"services": [{"name": "s", "addr": "%s:%d" % (H, p),
+                                  "handler": {"type": "auto", "auther": "file-users"},
+                                  "listener": {"type": "tcp"}}],
+                    "authers": [{"name": "file-users", "file": {"path": users}}]}
+        with start_gost(cfg, tcp=1) as g:
+            for user in ("alice:secret-a", "bob:secret-b"):
+                curl_ok("socks5://%s:%d" % (H, g.port), origin_url(o), user=user)
+                curl_ok("http://%s:%d" % (H, g.port), origin_url(o), user=user)
+            rc, out, err = curl("socks5://%s:%d" % (H, g.port), origin_url(o), user="alice:secret-b")
+            check(out != BODY, "alice with bob's password got through")
+
+
 if __name__ == "__main__":
     run_tests(globals())
