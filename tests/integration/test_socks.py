@@ -751,5 +751,63 @@ socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+
+def test_dante_upstream_with_auth():
+    """dante with username/password (RFC 1929) as the upstream of our socks5 connector. dante
+    checks system accounts, so it runs in a private mount namespace where copies of
+    /etc/passwd and /etc/shadow carry one extra test user: the machine's own files are never
+    touched. A wrong password must fail."""
+    import subprocess
+    need_standin_off()
+    d = shutil.which("danted") or ("/usr/sbin/danted" if os.path.exists("/usr/sbin/danted")
+                                    else None)
+    if not d:
+        skip("danted is not installed")
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        skip("needs root and unshare(1) for a private /etc/passwd")
+    tmp = tempfile.mkdtemp(prefix="gost-dante-auth-")
+    try:
+        passwd, shadow = os.path.join(tmp, "passwd"), os.path.join(tmp, "shadow")
+        shutil.copy("/etc/passwd", passwd)
+        shutil.copy("/etc/shadow", shadow)
+        h = subprocess.run(["openssl", "passwd", "-6", "gostpass"], capture_output=True,
+                           text=True, check=True).stdout.strip()
+        with open(passwd, "a") as f:
+            f.write("gostuser:x:4242:4242::/nonexistent:/usr/sbin/nologin\n")
+        with open(shadow, "a") as f:
+            f.write("gostuser:%s:19000:0:99999:7:::\n" % h)
+        dport = free_port()
+        conf = os.path.join(tmp, "danted.conf")
+        with open(conf, "w") as f:
+            f.write("""logoutput: stderr
+internal: 127.0.0.1 port = %d
+external: 127.0.0.1
+clientmethod: none
+socksmethod: username
+user.privileged: root
+user.unprivileged: nobody
+client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
+socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 socksmethod: username }
+""" % dport)
+        script = ("mount --bind %s /etc/passwd && mount --bind %s /etc/shadow && exec %s -f %s "
+                  "-N 1 -p %s" % (passwd, shadow, d, conf, os.path.join(tmp, "danted.pid")))
+        p = _run_upstream(["unshare", "-m", "sh", "-c", script], dport, "danted (auth)")
+        try:
+            with Origin() as o:
+                with start_gost(lambda a: ["-L", "socks5://%s:%d" % (H, a), "-F",
+                                           "socks5://gostuser:gostpass@%s:%d" % (H, dport)],
+                                tcp=1) as g:
+                    curl_ok("socks5h://%s:%d" % (H, g.port), "http://localhost:%d/" % o.port)
+                with start_gost(lambda a: ["-L", "http://%s:%d" % (H, a), "-F",
+                                           "socks5://gostuser:wrong@%s:%d" % (H, dport)],
+                                tcp=1) as g:
+                    rc, out, _ = curl("http://%s:%d" % (H, g.port), "http://%s:%d/" % (H, o.port))
+                    check(out != BODY, "a wrong upstream password got through dante")
+        finally:
+            stop_process(p)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     run_tests(globals())
