@@ -29,6 +29,11 @@ def targets_in_log(g, port):
             if want in str(r.get("dst", "")) or want in str(r.get("msg", ""))]
 
 
+def tunnels_to(g, port):
+    """How many connections g opened to the port (its "<remote> <-> <target>" records)."""
+    return sum(1 for r in targets_in_log(g, port) if " <-> " in r.get("msg", ""))
+
+
 def test_default_auto_all_protocols():
     """`-L host:port` with no scheme is auto: every client protocol works, including CONNECT."""
     with Origin() as o, start_gost(lambda p: ["-L", "%s:%d" % (H, p)], tcp=1) as g:
@@ -158,6 +163,44 @@ def test_authers_file_in_yaml():
                 curl_ok("http://%s:%d" % (H, g.port), origin_url(o), user=user)
             rc, out, err = curl("socks5://%s:%d" % (H, g.port), origin_url(o), user="alice:secret-b")
             check(out != BODY, "alice with bob's password got through")
+
+
+
+def test_hash_selector_uses_authenticated_client_id():
+    """A hop of two upstream proxies with the `hash` strategy: the key is the authenticated user
+    (CRC-32 mod 2: alice -> node 1, bob -> node 0, computed like Go's crc32.ChecksumIEEE), not
+    the client IP that both users share."""
+    import tempfile
+    import zlib
+    check(zlib.crc32(b"alice") % 2 == 1 and zlib.crc32(b"bob") % 2 == 0, "test premise")
+    with Origin() as o, \
+            start_gost(lambda p: ["-L", "http://%s:%d" % (H, p)], tcp=1, name="up-0") as up0, \
+            start_gost(lambda p: ["-L", "http://%s:%d" % (H, p)], tcp=1, name="up-1") as up1:
+        def cfg(p):
+            nodes = [{"name": "node-%d" % i, "addr": "%s:%d" % (H, u.port),
+                      "connector": {"type": "http"}, "dialer": {"type": "tcp"}}
+                     for i, u in enumerate((up0, up1))]
+            return {"services": [{"name": "s", "addr": "%s:%d" % (H, p),
+                                  "handler": {"type": "http", "chain": "c", "auther": "users"},
+                                  "listener": {"type": "tcp"}}],
+                    "authers": [{"name": "users", "auths": [
+                        {"username": "alice", "password": "a"},
+                        {"username": "bob", "password": "b"}]}],
+                    "chains": [{"name": "c", "hops": [{"name": "h", "selector": {
+                        "strategy": "hash", "maxFails": 1, "failTimeout": "10s"},
+                        "nodes": nodes}]}]}
+        with start_gost(cfg, tcp=1) as g:
+            for _ in range(3):
+                curl_ok("http://%s:%d" % (H, g.port), origin_url(o), user="alice:a")
+            time.sleep(0.2)
+            n0, n1 = tunnels_to(up0, o.port), tunnels_to(up1, o.port)
+            check((n0, n1) == (0, 3), "alice's requests went %d to node-0, %d to node-1; want 0/3"
+                  % (n0, n1))
+            for _ in range(3):
+                curl_ok("http://%s:%d" % (H, g.port), origin_url(o), user="bob:b")
+            time.sleep(0.2)
+            n0 = tunnels_to(up0, o.port)
+            check(n0 == 3, "bob's requests reached node-0 %d times, want 3" % n0)
 
 
 if __name__ == "__main__":
