@@ -2,7 +2,8 @@
 #   make deps     install the Debian packages the build and the tests need (as root)
 #   make          release build (build/gost)
 #   make run      deps + build + run gost (ARGS='-L ...' to pass arguments)
-#   make test     deps + ASan/UBSan build + every test (unit, fuzz replay, integration)
+#   make test     deps + ASan/UBSan build + every test (unit, fuzz replay, integration), then the
+#                 clang libFuzzer build (so clang's warnings and the fuzz targets stay buildable)
 #   make fuzz     libFuzzer build (clang) of every fuzz target (build-fuzz/fuzz-*)
 
 BUILD_DEPS   = build-essential cmake pkg-config libfyaml-dev libssl-dev libcmocka-dev
@@ -41,6 +42,7 @@ test: deps
 	cd build-test && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS)
+	$(MAKE) fuzz
 
 fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DGOST_FUZZ=ON >/dev/null

@@ -154,7 +154,10 @@ static int tls_load_keypair(SSL_CTX *s, const char *cert, const char *key, const
                      "tls: certFile and keyFile must be given together");
         return -EINVAL;
     }
-    if (!tls_file_ok(cert, "certFile", node, errs) | !tls_file_ok(key, "keyFile", node, errs))
+    /* Check both (no short-circuit) so that both problems are reported. */
+    bool cert_ok = tls_file_ok(cert, "certFile", node, errs);
+    bool key_ok = tls_file_ok(key, "keyFile", node, errs);
+    if (!cert_ok || !key_ok)
         return -EINVAL;
     if (SSL_CTX_use_certificate_chain_file(s, cert) != 1) {
         tls_err_ssl(errs, cfg_pos_of(node, "certFile"), "tls certFile \"%s\"", cert);
