@@ -18,10 +18,9 @@
 #include "core/fiber.h"
 #include "core/log.h"
 #include "core/pconn.h"
+#include "net/udp_target.h"
 #include "proto/socks5.h"
 #include "service/service.h"
-
-#define HU_RESOLVE_TIMEOUT_MS 5000
 
 struct hu {
     struct session *s;
@@ -31,9 +30,7 @@ struct hu {
     bool down_live;
     int64_t last_ms; /* last datagram either way */
     uint64_t up, dn;
-    char rhost[256];
-    uint16_t rport;
-    struct gaddr raddr;
+    struct udp_target_cache rcache;
 };
 
 /* Targets -> client. */
@@ -65,19 +62,7 @@ static void hu_down_fiber(void *arg)
 
 static int hu_target(struct hu *u, const struct socks5_addr *a, struct gaddr *g)
 {
-    if (a->atyp != SOCKS5_ATYP_DOMAIN)
-        return socks5_addr_to_gaddr(a, g);
-    if (u->raddr.len && u->rport == a->port && strcmp(u->rhost, a->host) == 0) {
-        *g = u->raddr;
-        return 0;
-    }
-    int rc = addr_resolve(a->host, a->port, SOCK_DGRAM, g, deadline_in(HU_RESOLVE_TIMEOUT_MS));
-    if (rc < 0)
-        return rc;
-    snprintf(u->rhost, sizeof u->rhost, "%s", a->host);
-    u->rport = a->port;
-    u->raddr = *g;
-    return 0;
+    return udp_target_resolve(&u->rcache, a, g);
 }
 
 /* Called by handler/http.c once the 200 is written. Consumes c; logs the end of the session. */

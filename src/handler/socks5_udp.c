@@ -29,10 +29,10 @@
 #include "core/pconn.h"
 #include "core/xmalloc.h"
 #include "handler/socks5_int.h"
+#include "net/udp_target.h"
 #include "service/service.h"
 
-#define S5U_RESOLVE_TIMEOUT_MS 5000
-#define S5U_MAX_PEERS          256
+#define S5U_MAX_PEERS 256
 
 struct s5u;
 
@@ -62,27 +62,13 @@ struct s5u {
     struct fiber *waiter;
     uint64_t up, down; /* payload bytes client -> targets, targets -> client */
     /* last resolved domain */
-    char rhost[256];
-    uint16_t rport;
-    struct gaddr raddr;
+    struct udp_target_cache rcache;
 };
 
 /* Where a datagram for `a` goes: an IP as is, a domain resolved (one-entry cache). */
 static int s5u_target(struct s5u *u, const struct socks5_addr *a, struct gaddr *g)
 {
-    if (a->atyp != SOCKS5_ATYP_DOMAIN)
-        return socks5_addr_to_gaddr(a, g);
-    if (u->raddr.len && u->rport == a->port && strcmp(u->rhost, a->host) == 0) {
-        *g = u->raddr;
-        return 0;
-    }
-    int rc = addr_resolve(a->host, a->port, SOCK_DGRAM, g, deadline_in(S5U_RESOLVE_TIMEOUT_MS));
-    if (rc < 0)
-        return rc;
-    snprintf(u->rhost, sizeof u->rhost, "%s", a->host);
-    u->rport = a->port;
-    u->raddr = *g;
-    return 0;
+    return udp_target_resolve(&u->rcache, a, g);
 }
 
 /* Errors a UDP socket reports for one datagram (ICMP) and then works on. */
