@@ -22,39 +22,10 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import LineProc, TOOLS, build_tools, choose_gost, gl, is_sanitized  # noqa: E402
+from benchlib import (LineProc, TOOLS, apt_install, build_tools, choose_gost, gl,  # noqa: E402
+                      is_sanitized, stats, wait_listen)
 
 GIB = 1 << 30
-
-
-def apt_install(pkgs):
-    if os.geteuid() != 0:
-        print("note: not root, not installing %s" % " ".join(pkgs))
-        return
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    cmd = ["apt-get", "install", "-y", "-qq", "--no-install-recommends"] + pkgs
-    try:
-        if subprocess.run(cmd, env=env, capture_output=True, timeout=60).returncode != 0:
-            subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True,
-                           timeout=60)
-            r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
-            if r.returncode != 0:
-                print("note: apt-get install %s failed: %s" % (" ".join(pkgs),
-                                                                r.stderr.strip()[-300:]))
-    except subprocess.TimeoutExpired:
-        print("note: apt-get timed out; continuing without %s" % " ".join(pkgs))
-
-
-def wait_listen(proc, port, what, timeout=10.0):
-    import time
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit("bench: %s exited with status %s" % (what, proc.returncode))
-        if gl.port_owner(proc.pid, port, "tcp") == "ours":
-            return
-        time.sleep(0.05)
-    sys.exit("bench: %s did not listen on %d" % (what, port))
 
 
 def run_bulk(port, nbytes, secs):
@@ -65,11 +36,6 @@ def run_bulk(port, nbytes, secs):
         sys.exit("bench: bulk send to %d failed: %s %s" % (port, r.stdout, r.stderr))
     kv = dict(x.split("=") for x in r.stdout.split())
     return float(kv["gbps"])
-
-
-def stats(xs):
-    s = sorted(xs)
-    return s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2, s[0], s[-1]
 
 
 def main():

@@ -10,6 +10,9 @@
  *
  * Single thread, epoll, non-blocking sockets; at most <inflight> connects in progress.
  * Needs RLIMIT_NOFILE >= 2*n + 16 (the soft limit is raised to the hard one at start).
+ *
+ * `holder --echo-close <bytes>`: the echo backend closes each connection (the backend closes
+ * first) once it has echoed <bytes> bytes on it (bench/proxy_connrate.py, 64 bytes).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -31,6 +34,8 @@ static unsigned char *kinds; /* indexed by fd */
 static size_t nkinds;
 static int ep;
 static long ok_n, failed_n, inflight, dropped_n;
+static long echo_close;  /* --echo-close: close a backend conn after this many bytes, 0 = never */
+static uint32_t *echoed; /* with --echo-close: bytes echoed so far, indexed by fd */
 
 static double now_ms(void)
 {
@@ -52,6 +57,8 @@ static void watch(int fd, enum kind k, uint32_t ev, int op)
         exit(2);
     }
     kinds[fd] = (unsigned char)k;
+    if (echoed)
+        echoed[fd] = 0;
     struct epoll_event e = {.events = ev, .data.fd = fd};
     if (epoll_ctl(ep, op, fd, &e) < 0)
         die("epoll_ctl");
@@ -96,6 +103,8 @@ static void on_event(int fd, uint32_t ev, int lfd, char *line, size_t *linelen, 
         ssize_t n = read(fd, buf, sizeof buf);
         if (n > 0) {
             if (write(fd, buf, (size_t)n) != n)
+                drop(fd);
+            else if (echo_close && (echoed[fd] += (uint32_t)n) >= echo_close)
                 drop(fd);
         } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
             drop(fd);
@@ -152,8 +161,14 @@ static void on_event(int fd, uint32_t ev, int lfd, char *line, size_t *linelen, 
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--echo-close") == 0 && atol(argv[2]) > 0) {
+        echo_close = atol(argv[2]);
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: holder [--echo-close BYTES]\n");
+        return 2;
+    }
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
         rl.rlim_cur = rl.rlim_max;
@@ -162,6 +177,8 @@ int main(void)
     }
     nkinds = rl.rlim_cur > 4000000 ? 4000000 : (size_t)rl.rlim_cur;
     kinds = calloc(nkinds, 1);
+    if (echo_close && !(echoed = calloc(nkinds, sizeof *echoed)))
+        die("calloc");
     ep = epoll_create1(EPOLL_CLOEXEC);
     if (!kinds || ep < 0)
         die("init");
@@ -213,7 +230,8 @@ int main(void)
             continue;
         char host[64];
         int port, tmo;
-        if (sscanf(line, "CONNECT %63s %d %ld %ld %d", host, &port, &want, &max_inflight, &tmo) == 5) {
+        if (sscanf(line, "CONNECT %63s %d %ld %ld %d", host, &port, &want, &max_inflight, &tmo) ==
+            5) {
             inet_pton(AF_INET, host, &to.sin_addr);
             to.sin_port = htons((uint16_t)port);
             t0 = now_ms();
