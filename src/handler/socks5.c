@@ -1,6 +1,7 @@
 /* handler socks5 / socks: SOCKS5 server (RFC 1928/1929) with GOST's extensions (inventory §5.2):
  * method negotiation, user/pass, CONNECT, UDP ASSOCIATE (udp=true), UDP-TUN 0xF3 (udp=true for
- * the outbound association, bind=true for a bound UDP port). See docs/socks.md.
+ * the outbound association, bind=true for a bound UDP port), BIND and MBIND 0xF2 (bind=true;
+ * socks5_bind.c, socks5_mbind.c over net/smux). See docs/socks.md.
  *
  * The negotiation (greeting, auth, request) is bounded by readTimeout (default 15 s) for reads
  * and writes; every read takes exactly the bytes the message needs, so nothing the client sends
@@ -226,6 +227,8 @@ static void socks5_handle(struct handler *hb, struct conn *c, struct session *s)
         socks5_handle_bind(h, c, s, &dst);
         return;
     case SOCKS5_CMD_MBIND:
+        socks5_handle_mbind(h, c, s, &dst);
+        return;
     default:
         conn_set_deadline(c, dl, dl);
         socks5_handler_reply(c, SOCKS5_REP_CMD_UNSUPPORTED, NULL);
@@ -264,6 +267,8 @@ static int socks5_init(struct handler *hb, struct cfg_errs *errs)
         md_parse_bool(md, MD_KEYS("notls"), &notls, errs) == MD_INVALID ||
         md_parse_bool(md, MD_KEYS("udp"), &h->enable_udp, errs) == MD_INVALID ||
         md_parse_bool(md, MD_KEYS("bind"), &h->enable_bind, errs) == MD_INVALID ||
+        md_parse_bool(md, MD_KEYS("comp"), &h->compat, errs) == MD_INVALID ||
+        smux_config_from_md(md, hb->cfg->node, &h->mux, errs) < 0 ||
         md_parse_str(md, MD_KEYS("socks.publicAddr", "publicAddr"), &pub, errs) == MD_INVALID ||
         md_parse_str(md, MD_KEYS("hash"), &hash, errs) == MD_INVALID ||
         socks5_port_md(md, MD_KEYS("udp.bindRange.min", "udp.minPort"), &h->bind_min, errs,

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/conn.h"
+#include "net/smux.h"
 #include "proto/socks5.h"
 #include "service/component.h"
 
@@ -22,6 +23,8 @@ struct socks5_handler {
     uint16_t bind_min, bind_max; /* udp.bindRange (0 = any port) */
     char *public_host;           /* publicAddr host, or NULL */
     bool hash_host;              /* hash=host: the selector hashes the target, not the client */
+    bool compat;                 /* comp=true: MBIND streams start without the peer reply */
+    struct smux_config mux;      /* MBIND: mux.* metadata */
 };
 
 /* Write a reply (rep, bound address or NULL = 0.0.0.0:0). 0 or -errno. */
@@ -34,6 +37,9 @@ void socks5_handle_udptun(struct socks5_handler *h, struct conn *c, struct sessi
 /* BIND 0x02 (bind=true): one peer on a port of this host. Consumes c, logs the end. */
 void socks5_handle_bind(struct socks5_handler *h, struct conn *c, struct session *s,
                         const struct socks5_addr *dst);
+/* MBIND 0xF2 (bind=true): a bound port served over smux on c. Consumes c, logs the end. */
+void socks5_handle_mbind(struct socks5_handler *h, struct conn *c, struct session *s,
+                         const struct socks5_addr *dst);
 /* UDP ASSOCIATE 0x03 with a real UDP relay. Consumes c, logs the end of the session. */
 void socks5_handle_udp(struct socks5_handler *h, struct conn *c, struct session *s);
 

@@ -623,7 +623,7 @@ def test_bad_input():
         _expect_close(p5, b"\x05\x01\x00\x05\x02\x00\x01\x7f\x00\x00\x01\x00\x50",
                       b"\x05\x00\x05\x02", "BIND without bind=true")
         _expect_close(p5, b"\x05\x01\x00\x05\xf2\x00\x01\x7f\x00\x00\x01\x00\x50",
-                      b"\x05\x00\x05\x07", "MBIND")
+                      b"\x05\x00\x05\x02", "MBIND without bind=true")
         _expect_close(p5, b"\x05\x01\x82", b"\x05\xff", "only TLS+auth offered, no auth")
         _expect_close(p5, b"\x05\x01\x00\x05\x01", b"\x05\x00", "truncated request")
         _expect_close(p4, b"\x04\x01\x00\x50\x7f\x00\x00\x01" + b"u" * 400,
