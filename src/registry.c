@@ -28,24 +28,18 @@ static const struct listener_type *const listeners[] = {
 };
 
 static const struct handler_type *const handlers[] = {
-    &handler_tcp,
-    &handler_udp,
-    &handler_forward,
-    &handler_unix,
-    &handler_http,
-    &handler_auto,
-    &handler_socks4, &handler_socks4a, &handler_socks5, &handler_socks,
+    &handler_tcp,  &handler_udp,    &handler_forward, &handler_unix,   &handler_http,
+    &handler_auto, &handler_socks4, &handler_socks4a, &handler_socks5, &handler_socks,
 };
 
 static const struct dialer_type *const dialers[] = {
-    &dialer_tcp, &dialer_udp, &dialer_unix, &dialer_direct, &dialer_virtual,
-    &dialer_tls,
+    &dialer_tcp, &dialer_udp, &dialer_unix, &dialer_direct, &dialer_virtual, &dialer_tls,
 };
 
 static const struct connector_type *const connectors[] = {
-    &connector_forward, &connector_tcp, &connector_unix, &connector_direct, &connector_virtual,
-    &connector_http,
-    &connector_socks4, &connector_socks4a, &connector_socks5, &connector_socks,
+    &connector_forward, &connector_tcp,   &connector_unix,   &connector_direct,
+    &connector_virtual, &connector_http,  &connector_socks4, &connector_socks4a,
+    &connector_socks5,  &connector_socks,
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))

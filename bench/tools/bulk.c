@@ -159,8 +159,8 @@ static int sender(const char *host, int port, uint64_t max_bytes, double max_sec
     close(fd);
     printf("bytes=%llu secs=%.4f gbps=%.3f\n", (unsigned long long)sent, dt, sent * 8 / dt / 1e9);
     if (counted != sent) {
-        fprintf(stderr, "bulk send: sent %llu bytes, sink counted %llu\n",
-                (unsigned long long)sent, (unsigned long long)counted);
+        fprintf(stderr, "bulk send: sent %llu bytes, sink counted %llu\n", (unsigned long long)sent,
+                (unsigned long long)counted);
         return 1;
     }
     return 0;

@@ -38,45 +38,46 @@ static void s5b_watch(void *arg)
         fiber_wake(b->main);
 }
 
-static void s5b_fail(struct socks5_handler *h, struct conn *c, struct session *s, uint8_t rep,
-                     const char *why, int rc)
+void socks5_bind_fail(struct socks5_handler *h, struct conn *c, struct session *s, const char *cmd,
+                      uint8_t rep, const char *why, int rc)
 {
     if (rep) {
         conn_set_deadline(c, deadline_in(h->read_timeout_ms), deadline_in(h->read_timeout_ms));
         socks5_handler_reply(c, rep, NULL);
     }
-    LOG(LOG_ERROR, &s->log, "socks5: bind: %s: %s", why, strerror(rc < 0 ? -rc : rc));
+    LOG(LOG_ERROR, &s->log, "socks5: %s: %s: %s", cmd, why, strerror(rc < 0 ? -rc : rc));
     atomic_fetch_add(&s->svc->total_errs, 1);
     conn_close(c);
     session_log_end(s, 0, 0);
 }
 
-void socks5_handle_bind(struct socks5_handler *h, struct conn *c, struct session *s,
-                        const struct socks5_addr *dst)
+int socks5_bind_listen(struct socks5_handler *h, struct conn *c, struct session *s, const char *cmd,
+                       const struct socks5_addr *dst, int backlog, struct sock_listener *ln,
+                       uint16_t *port)
 {
     if (!h->enable_bind) {
-        s5b_fail(h, c, s, SOCKS5_REP_NOT_ALLOWED, "disabled (bind=true enables it)", EPERM);
-        return;
+        socks5_bind_fail(h, c, s, cmd, SOCKS5_REP_NOT_ALLOWED, "disabled (bind=true enables it)",
+                         EPERM);
+        return -1;
     }
     struct gaddr ba;
     int rc = socks5_addr_to_gaddr(dst, &ba);
     int fd = -1;
     if (rc == 0)
-        rc = sock_listen_tcp(&ba, false, 1, &fd);
-    struct s5b b = {.c = c};
+        rc = sock_listen_tcp(&ba, false, backlog, &fd);
     if (rc == 0)
-        rc = sock_listener_open(&b.ln, fd);
+        rc = sock_listener_open(ln, fd);
     if (rc < 0) {
-        s5b_fail(h, c, s, SOCKS5_REP_FAILURE, "listen", rc);
-        return;
+        socks5_bind_fail(h, c, s, cmd, SOCKS5_REP_FAILURE, "listen", rc);
+        return -1;
     }
     struct gaddr la, cl;
     struct socks5_addr bnd;
-    if (sock_listener_addr(&b.ln, &la) < 0 || conn_ctl(c, CONN_CTL_LOCAL_ADDR, &cl) < 0 ||
+    if (sock_listener_addr(ln, &la) < 0 || conn_ctl(c, CONN_CTL_LOCAL_ADDR, &cl) < 0 ||
         socks5_addr_from_gaddr(&bnd, &cl) < 0) {
-        sock_listener_close(&b.ln);
-        s5b_fail(h, c, s, SOCKS5_REP_FAILURE, "local address", EINVAL);
-        return;
+        sock_listener_close(ln);
+        socks5_bind_fail(h, c, s, cmd, SOCKS5_REP_FAILURE, "local address", EINVAL);
+        return -1;
     }
     bnd.port = addr_port(&la);
     if (h->public_host) {
@@ -90,13 +91,24 @@ void socks5_handle_bind(struct socks5_handler *h, struct conn *c, struct session
     rc = socks5_handler_reply(c, SOCKS5_REP_SUCCEEDED, &bnd);
     conn_set_deadline(c, DEADLINE_NONE, DEADLINE_NONE);
     if (rc < 0) {
-        sock_listener_close(&b.ln);
-        s5b_fail(h, c, s, 0, "reply", rc);
-        return;
+        sock_listener_close(ln);
+        socks5_bind_fail(h, c, s, cmd, 0, "reply", rc);
+        return -1;
     }
+    *port = bnd.port;
+    return 0;
+}
+
+void socks5_handle_bind(struct socks5_handler *h, struct conn *c, struct session *s,
+                        const struct socks5_addr *dst)
+{
+    struct s5b b = {.c = c};
+    uint16_t port;
+    if (socks5_bind_listen(h, c, s, "bind", dst, 1, &b.ln, &port) < 0)
+        return;
     b.watcher = fiber_spawn(s5b_watch, &b);
     struct conn *peer = NULL;
-    rc = b.watcher ? sock_accept(&b.ln, &peer, deadline_in(SOCKS5_BIND_ACCEPT_MS)) : -ENOMEM;
+    int rc = b.watcher ? sock_accept(&b.ln, &peer, deadline_in(SOCKS5_BIND_ACCEPT_MS)) : -ENOMEM;
     sock_listener_close(&b.ln);
     if (b.watcher)
         fiber_cancel(b.watcher);
@@ -105,8 +117,8 @@ void socks5_handle_bind(struct socks5_handler *h, struct conn *c, struct session
         if (fiber_park(DEADLINE_NONE) == -ECANCELED)
             fiber_yield();
     if (rc < 0) {
-        s5b_fail(h, c, s, rc == -EBADF ? 0 : SOCKS5_REP_FAILURE, "accept",
-                 rc == -EBADF ? ECONNABORTED : rc);
+        socks5_bind_fail(h, c, s, "bind", rc == -EBADF ? 0 : SOCKS5_REP_FAILURE, "accept",
+                         rc == -EBADF ? ECONNABORTED : rc);
         return;
     }
     struct gaddr pa;
@@ -118,7 +130,7 @@ void socks5_handle_bind(struct socks5_handler *h, struct conn *c, struct session
     conn_set_deadline(c, DEADLINE_NONE, DEADLINE_NONE);
     if (rc < 0) {
         conn_close(peer);
-        s5b_fail(h, c, s, 0, "second reply", rc);
+        socks5_bind_fail(h, c, s, "bind", 0, "second reply", rc);
         return;
     }
     LOG(LOG_DEBUG, &s->log, "socks5: bind: peer %s accepted", paddr.host);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/conn.h"
+#include "core/sock.h"
 #include "net/smux.h"
 #include "proto/socks5.h"
 #include "service/component.h"
@@ -37,6 +38,17 @@ void socks5_handle_udptun(struct socks5_handler *h, struct conn *c, struct sessi
 /* BIND 0x02 (bind=true): one peer on a port of this host. Consumes c, logs the end. */
 void socks5_handle_bind(struct socks5_handler *h, struct conn *c, struct session *s,
                         const struct socks5_addr *dst);
+/* BIND and MBIND, first step: unless bind=true is off, listen on dst on this host (strict: a
+ * port in use fails) and send the success reply whose BND is the control connection's local IP
+ * (or publicAddr) and the bound port. 0 with ln open and *port set; on failure the session is
+ * ended (reply, log line tagged `cmd`, c closed, session end logged) and -1 is returned. */
+int socks5_bind_listen(struct socks5_handler *h, struct conn *c, struct session *s, const char *cmd,
+                       const struct socks5_addr *dst, int backlog, struct sock_listener *ln,
+                       uint16_t *port);
+/* Ends a BIND/MBIND session that failed: optional reply `rep` (0 = none), one error line,
+ * counters, c closed, the session's end logged. */
+void socks5_bind_fail(struct socks5_handler *h, struct conn *c, struct session *s, const char *cmd,
+                      uint8_t rep, const char *why, int rc);
 /* MBIND 0xF2 (bind=true): a bound port served over smux on c. Consumes c, logs the end. */
 void socks5_handle_mbind(struct socks5_handler *h, struct conn *c, struct session *s,
                          const struct socks5_addr *dst);

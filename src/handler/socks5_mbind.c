@@ -97,69 +97,21 @@ static void s5m_peer(void *arg)
         if (fiber_park(DEADLINE_NONE) == -ECANCELED)                                               \
             fiber_yield();
 
-static void s5m_fail(struct socks5_handler *h, struct conn *c, struct session *s, uint8_t rep,
-                     const char *why, int rc)
-{
-    if (rep) {
-        conn_set_deadline(c, deadline_in(h->read_timeout_ms), deadline_in(h->read_timeout_ms));
-        socks5_handler_reply(c, rep, NULL);
-    }
-    LOG(LOG_ERROR, &s->log, "socks5: mbind: %s: %s", why, strerror(rc < 0 ? -rc : rc));
-    atomic_fetch_add(&s->svc->total_errs, 1);
-    conn_close(c);
-    session_log_end(s, 0, 0);
-}
-
 void socks5_handle_mbind(struct socks5_handler *h, struct conn *c, struct session *s,
                          const struct socks5_addr *dst)
 {
-    if (!h->enable_bind) {
-        s5m_fail(h, c, s, SOCKS5_REP_NOT_ALLOWED, "disabled (bind=true enables it)", EPERM);
-        return;
-    }
     struct s5m m = {.h = h, .s = s};
-    struct gaddr ba;
-    int rc = socks5_addr_to_gaddr(dst, &ba);
-    int fd = -1;
-    if (rc == 0)
-        rc = sock_listen_tcp(&ba, false, SOCKS5_MBIND_BACKLOG, &fd);
-    if (rc == 0)
-        rc = sock_listener_open(&m.ln, fd);
-    if (rc < 0) {
-        s5m_fail(h, c, s, SOCKS5_REP_FAILURE, "listen", rc);
+    uint16_t port;
+    if (socks5_bind_listen(h, c, s, "mbind", dst, SOCKS5_MBIND_BACKLOG, &m.ln, &port) < 0)
         return;
-    }
-    struct gaddr la, cl;
-    struct socks5_addr bnd;
-    if (sock_listener_addr(&m.ln, &la) < 0 || conn_ctl(c, CONN_CTL_LOCAL_ADDR, &cl) < 0 ||
-        socks5_addr_from_gaddr(&bnd, &cl) < 0) {
-        sock_listener_close(&m.ln);
-        s5m_fail(h, c, s, SOCKS5_REP_FAILURE, "local address", EINVAL);
-        return;
-    }
-    bnd.port = addr_port(&la);
-    if (h->public_host) {
-        char hp[ADDR_STRLEN + 8];
-        struct socks5_addr pa;
-        if (addr_join(h->public_host, bnd.port, hp, sizeof hp) > 0 &&
-            socks5_addr_parse(&pa, hp) == 0)
-            bnd = pa;
-    }
-    conn_set_deadline(c, deadline_in(h->read_timeout_ms), deadline_in(h->read_timeout_ms));
-    rc = socks5_handler_reply(c, SOCKS5_REP_SUCCEEDED, &bnd);
-    conn_set_deadline(c, DEADLINE_NONE, DEADLINE_NONE);
-    if (rc < 0) {
-        sock_listener_close(&m.ln);
-        s5m_fail(h, c, s, 0, "reply", rc);
-        return;
-    }
-    LOG(LOG_DEBUG, &s->log, "socks5: mbind: bound on port %u", bnd.port);
+    LOG(LOG_DEBUG, &s->log, "socks5: mbind: bound on port %u", port);
     m.mux = smux_session_new(c, true, &h->mux);
     struct fiber *w = fiber_spawn(s5m_watch, &m);
     if (!w) {
         sock_listener_close(&m.ln);
         m.watcher_done = true;
     }
+    int rc;
     for (;;) {
         struct conn *peer = NULL;
         rc = sock_accept(&m.ln, &peer, DEADLINE_NONE);
