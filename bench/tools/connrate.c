@@ -16,6 +16,9 @@
  * where t runs from the first connect to the end of the last connection and the latencies are
  * per successful connection (connect .. close). Exit 1 if no connection succeeded.
  *
+ * --client-close: the client closes right after the echo instead of waiting for the peer's
+ * EOF (the client closes first; TIME_WAIT lands on the client's ephemeral ports).
+ *
  * Single thread, epoll, non-blocking sockets. Every wait is bounded by --timeout; the whole run
  * by SECS + --timeout.
  */
@@ -51,6 +54,7 @@ struct conn {
 };
 
 static enum mode mode = M_DIRECT;
+static int client_close; /* --client-close */
 static struct sockaddr_in proxy, target;
 static int ep;
 static long ok_n, fail_n[3];
@@ -66,8 +70,10 @@ static double now_s(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: connrate [--socks5 | --http-connect] [--target IP:PORT] [-c CONC] "
-                    "[-t SECS] [-n MAX] [--timeout SECS] HOST PORT\n");
+    fprintf(
+        stderr,
+        "usage: connrate [--socks5 | --http-connect] [--target IP:PORT] [--client-close] [-c CONC] "
+        "[-t SECS] [-n MAX] [--timeout SECS] HOST PORT\n");
     exit(2);
 }
 
@@ -187,6 +193,8 @@ static int advance(struct conn *c)
                 return -1;
             consume(c, PAYLOAD);
             c->st = S_EOF;
+            if (client_close)
+                return c->got ? -1 : 0;
             break;
         }
         case S_EOF:
@@ -231,8 +239,9 @@ static void on_event(struct conn *c, uint32_t ev)
         ssize_t n = read(c->fd, c->buf + c->got, BUFSZ - c->got);
         if (n > 0) {
             c->got += (size_t)n;
-            if (advance(c) < 0) {
-                finish(c, F_PROTO);
+            int r = advance(c);
+            if (r <= 0) {
+                finish(c, r < 0 ? F_PROTO : -1);
                 return;
             }
             continue;
@@ -296,6 +305,8 @@ int main(int argc, char **argv)
             mode = M_SOCKS5;
         else if (!strcmp(a, "--http-connect"))
             mode = M_HTTP;
+        else if (!strcmp(a, "--client-close"))
+            client_close = 1;
         else if (v && !strcmp(a, "-c") && ++i)
             conc = atol(v);
         else if (v && !strcmp(a, "-t") && ++i)

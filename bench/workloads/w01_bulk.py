@@ -1,0 +1,48 @@
+"""W1 TCP forward bulk: 1 and 8 streams through a port forward to a byte-counting sink.
+
+bench/build/bulk sends for b.secs seconds (or up to a byte budget) over 1 or 8 parallel
+streams and counts only bytes the sink acknowledged after EOF; Gbit/s = acknowledged bytes /
+(first connect .. last acknowledgement). CPU seconds per GB = utime+stime of the proxy's whole
+process tree during the run / GB moved. Peers: direct to the sink, gost (`-L tcp://...`),
+haproxy (splice-auto), nginx stream, socat (a process per connection).
+"""
+
+import os
+
+import bench
+import peers
+
+TITLE = "TCP forward bulk, 1 and 8 streams"
+
+
+def run(b):
+    sink = peers.sink(b)
+    srv = {"direct": None}
+    srv["gost"] = peers.gost_forward(b, sink.port)
+    for name, start in (("haproxy", peers.haproxy), ("nginx", peers.nginx_stream),
+                        ("socat", peers.socat)):
+        s = b.start_peer(start, sink.port)
+        if s:
+            srv[name] = s
+    budget = (512 if b.quick else 4096) << 20
+
+    def runner(peer, streams):
+        s = srv[peer]
+        port = s.port if s else sink.port
+
+        def fn(rnd):
+            cmd = [os.path.join(b.tools, "bulk"), "send", "127.0.0.1", str(port), str(budget),
+                   str(b.secs)]
+            if streams > 1:
+                cmd[2:2] = ["--streams", str(streams)]
+            res, cpu = bench.cpu_delta(s.pid if s else None, lambda: b.run(cmd, b.secs + 60))
+            if res["_rc"] != 0:
+                raise RuntimeError("bulk through %s failed" % peer)
+            out = {"gbps": res["gbps"]}
+            if s:
+                out["cpu_s_per_gb"] = cpu / (res["bytes"] / 1e9)
+            return out
+        return fn
+
+    for streams, variant in ((1, "1 stream"), (8, "8 streams")):
+        b.interleave(variant, [(p, runner(p, streams)) for p in srv])
