@@ -1,5 +1,6 @@
 /* conn_sock: TCP and unix stream sockets as the base `struct conn`. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -182,7 +183,9 @@ struct conn *conn_sock_new(int fd)
 {
     int domain = 0;
     socklen_t len = sizeof domain;
-    if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) ||
+        getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) {
         int e = errno;
         close(fd);
         errno = e;
@@ -192,14 +195,21 @@ struct conn *conn_sock_new(int fd)
     return s ? &s->base : NULL;
 }
 
-int conn_sock_detach(struct conn *c)
+bool conn_sock_is_bare(const struct conn *c)
 {
-    if (c->ops != &conn_sock_tcp_ops && c->ops != &conn_sock_unix_ops)
-        return -1;
+    return c->ops == &conn_sock_tcp_ops || c->ops == &conn_sock_unix_ops;
+}
+
+int conn_sock_take(struct conn *c, struct iofd *dst)
+{
+    if (!conn_sock_is_bare(c))
+        return -EINVAL;
     struct conn_sock *s = (struct conn_sock *)c;
-    int fd = iofd_release(&s->io);
+    int rc = iofd_move(dst, &s->io);
+    if (rc < 0)
+        return rc;
     free(s);
-    return fd;
+    return 0;
 }
 
 const char *sock_strerror(int neg_errno)

@@ -2,6 +2,7 @@
 #include "core/iofd.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -33,12 +34,10 @@ int iofd_open(struct iofd *io, int fd)
         close(fd);
         return -EPERM;
     }
-    int fl = fcntl(fd, F_GETFL);
-    if (fl < 0 || (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
+#ifndef NDEBUG
+    if (!(fcntl(fd, F_GETFL) & O_NONBLOCK))
+        worker_panic("iofd_open: blocking fd (create it with SOCK_NONBLOCK)");
+#endif
     io->fd = fd;
     int rc = worker_epoll_add(w, io);
     if (rc < 0) {
@@ -79,15 +78,24 @@ void iofd_set_cb(struct iofd *io, void (*cb)(struct iofd *io, uint32_t events))
     io->cb = cb;
 }
 
-/* Deregister, drop pending events of this batch and wake waiters with -EBADF. */
-static void iofd_detach(struct iofd *io)
+/* Point the events of this batch not yet dispatched for `from` at `to` (NULL: drop them). */
+static void iofd_redirect_pending(struct worker *w, struct iofd *from, struct iofd *to)
+{
+    for (int i = w->ev_pos + 1; i < w->ev_n; i++)
+        if (w->events[i].data.ptr == from)
+            w->events[i].data.ptr = to;
+}
+
+/* Drop pending events of this batch and wake waiters with -EBADF; deregister from epoll if
+ * `deregister` (not needed before close(): the fd is never duplicated, so closing it removes
+ * the registration). */
+static void iofd_detach(struct iofd *io, bool deregister)
 {
     struct worker *w = io->w;
     if (w) {
-        epoll_ctl(w->epfd, EPOLL_CTL_DEL, io->fd, NULL);
-        for (int i = w->ev_pos + 1; i < w->ev_n; i++)
-            if (w->events[i].data.ptr == io)
-                w->events[i].data.ptr = NULL;
+        if (deregister)
+            epoll_ctl(w->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+        iofd_redirect_pending(w, io, NULL);
     }
     for (int dir = 0; dir < 2; dir++) {
         struct fiber *f = io->waiter[dir];
@@ -103,7 +111,7 @@ void iofd_close(struct iofd *io)
 {
     if (io->fd < 0)
         return;
-    iofd_detach(io);
+    iofd_detach(io, false);
     close(io->fd);
     io->fd = -1;
 }
@@ -113,9 +121,39 @@ int iofd_release(struct iofd *io)
     int fd = io->fd;
     if (fd < 0)
         return -1;
-    iofd_detach(io);
+    iofd_detach(io, true);
     io->fd = -1;
     return fd;
+}
+
+int iofd_move(struct iofd *dst, struct iofd *src)
+{
+    struct worker *w = src->w;
+    if (src->fd < 0 || !w || w != worker_cur)
+        return -EBADF;
+    struct epoll_event ev = {
+        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+        .data.ptr = dst,
+    };
+    if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, src->fd, &ev) < 0)
+        return -errno;
+    iofd_redirect_pending(w, src, dst);
+    dst->fd = src->fd;
+    dst->ready = (1u << IOFD_READ) | (1u << IOFD_WRITE);
+    dst->hup = src->hup;
+    dst->waiter[0] = dst->waiter[1] = NULL;
+    dst->cb = NULL;
+    dst->w = w;
+    src->fd = -1; /* keeps src's pending events away: they now belong to dst */
+    for (int dir = 0; dir < 2; dir++) {
+        struct fiber *f = src->waiter[dir];
+        src->waiter[dir] = NULL;
+        if (f)
+            fiber_wake_rc(f, -EBADF);
+    }
+    src->ready = 0;
+    src->cb = NULL;
+    return 0;
 }
 
 /* Loop: one epoll event for io. */

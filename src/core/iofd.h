@@ -43,9 +43,17 @@ struct iofd {
 };
 
 /* Take fd (the iofd owns it from now on, even on failure: on error it is closed and io->fd is
- * -1), make it non-blocking (create it with O_CLOEXEC/SOCK_CLOEXEC), and register it with the
- * current worker's epoll. 0 or -errno. Must be called on a worker thread. */
+ * -1) and register it with the current worker's epoll. 0 or -errno. Must be called on a worker
+ * thread. The fd must already be non-blocking and close-on-exec (create it with
+ * SOCK_NONBLOCK|SOCK_CLOEXEC; debug builds check) and must never be duplicated (dup, fork,
+ * SCM_RIGHTS): iofd_close relies on close() removing the epoll registration. */
 int iofd_open(struct iofd *io, int fd);
+
+/* Hand src's fd and its epoll registration to dst (which must not be open) with one
+ * EPOLL_CTL_MOD instead of a DEL and an ADD; events of the current batch follow to dst. dst
+ * starts ready both ways in fiber mode; src is left closed (fd -1), its waiters woken with
+ * -EBADF. 0, or -errno with src untouched. On src's worker only. */
+int iofd_move(struct iofd *dst, struct iofd *src);
 
 /* Park the running fiber until the fd is ready in direction dir (IOFD_READ/IOFD_WRITE): 0 ready
  * (at once if readiness is remembered), -ETIMEDOUT, -ECANCELED, -EBADF if another fiber closed

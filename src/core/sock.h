@@ -12,15 +12,19 @@
 #include "core/conn.h"
 #include "core/iofd.h"
 
-/* Wrap a connected stream socket fd (takes it; closed on failure) as a conn named "tcp" or
- * "unix" (by its family). Registers it with this worker's epoll. NULL on failure (errno set). The
- * conn answers CONN_CTL_FD, _LOCAL_ADDR, _REMOTE_ADDR, _NODELAY. */
+/* Wrap a connected stream socket fd (takes it; closed on failure; made non-blocking if it is
+ * not) as a conn named "tcp" or "unix" (by its family). Registers it with this worker's epoll.
+ * NULL on failure (errno set). The conn answers CONN_CTL_FD, _LOCAL_ADDR, _REMOTE_ADDR,
+ * _NODELAY. */
 struct conn *conn_sock_new(int fd);
 
-/* If c is a conn_sock (the conn itself, not a layer above): deregister it, free the conn and
- * return its fd (still open, non-blocking) to the caller; else -1 and c is untouched. For the
- * splice relay, which re-registers the fd in callback mode. Consumes c on success. */
-int conn_sock_detach(struct conn *c);
+/* True if c is a conn_sock itself (not a layer above one). */
+bool conn_sock_is_bare(const struct conn *c);
+
+/* If c is a bare conn_sock: move its fd and epoll registration into dst (iofd_move: one
+ * EPOLL_CTL_MOD) and free the conn — c is consumed. Else -EINVAL, or -errno if the move
+ * failed; c is untouched then. For the splice relay, which drives the fds in callback mode. */
+int conn_sock_take(struct conn *c, struct iofd *dst);
 
 /* Options for sock_dial_tcp_ex; zero-initialise for defaults. */
 struct sock_dial_opts {

@@ -288,7 +288,7 @@ static void burst_handle(struct conn *c)
     conn_close(c);
 }
 
-static int wr_rcs[6];
+static int wr_rcs[7];
 static ssize_t full_rc;
 static int detach_fd;
 
@@ -313,16 +313,19 @@ static void body_wait(void *arg)
     wr_rcs[4] = conn_wait_readable(c, deadline_in(20)); /* EOF pending: 0 */
     conn_close(c);
 
-    /* detach: the fd survives the conn */
+    /* take: the fd and its registration survive the conn in another iofd */
     struct server s2 = {.handle = silent_handle, .nconn = 1};
     rt_check(server_open_tcp(&s2) == 0);
     fiber_spawn(server_fiber, &s2);
     rt_check(sock_dial_tcp(&s2.addr, deadline_in(IO_DEADLINE_MS), &c) == 0);
-    detach_fd = conn_sock_detach(c);
+    struct iofd moved;
+    rt_check(conn_sock_take(c, &moved) == 0);
+    detach_fd = moved.fd;
     struct gaddr peer;
     socklen_t len = sizeof peer.ss;
     wr_rcs[5] = getpeername(detach_fd, (struct sockaddr *)&peer.ss, &len);
-    close(detach_fd);
+    wr_rcs[6] = iofd_wait(&moved, IOFD_WRITE, deadline_in(IO_DEADLINE_MS)); /* 0 */
+    iofd_close(&moved);
     fiber_sleep_ms(10);
     rt_done();
 }
@@ -339,6 +342,7 @@ static void test_wait_readable(void **state)
     assert_int_equal(wr_rcs[4], 0);
     assert_true(detach_fd >= 0);
     assert_int_equal(wr_rcs[5], 0);
+    assert_int_equal(wr_rcs[6], 0);
 }
 
 /* ---- unix ---- */
