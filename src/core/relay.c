@@ -262,21 +262,24 @@ static void pump_io_cb(struct iofd *io, uint32_t ev)
     pump_run(p);
 }
 
-/* Takes fa and fb (closed on failure). 1, or 0 after done reported a setup failure. */
-static int pump_start(int fa, int fb, const struct relay_opts *o, relay_done_fn done, void *arg,
-                      int64_t start)
+/* Takes bare conn_socks a and b (both closed on failure): their fds and epoll registrations
+ * move into the pump (one EPOLL_CTL_MOD each). 1, or 0 after done reported a setup failure. */
+static int pump_start(struct conn *a, struct conn *b, const struct relay_opts *o,
+                      relay_done_fn done, void *arg, int64_t start)
 {
     struct relay_pump *p = xcalloc(1, sizeof *p);
-    int rc = iofd_open(&p->io[0], fa);
-    if (rc < 0) {
-        close(fb);
-        free(p);
-        relay_report(done, arg, 0, 0, start, rc);
-        return 0;
+    p->io[0].fd = p->io[1].fd = -1;
+    int rc = conn_sock_take(a, &p->io[0]);
+    if (rc == 0) {
+        rc = conn_sock_take(b, &p->io[1]);
+        if (rc < 0)
+            iofd_close(&p->io[0]);
+    } else {
+        conn_close(a);
     }
-    rc = iofd_open(&p->io[1], fb);
     if (rc < 0) {
-        iofd_close(&p->io[0]);
+        if (p->io[1].fd < 0)
+            conn_close(b);
         free(p);
         relay_report(done, arg, 0, 0, start, rc);
         return 0;
@@ -521,23 +524,8 @@ int relay(struct conn *a, struct conn *b, const struct relay_opts *o, relay_done
         opts.buf_size = RELAY_DEFAULT_BUF_SIZE;
     int64_t start = clock_now_ms();
 
-    if (conn_fd(a) >= 0 && conn_fd(b) >= 0) {
-        int fa = conn_sock_detach(a);
-        if (fa >= 0) {
-            int fb = conn_sock_detach(b);
-            if (fb >= 0)
-                return pump_start(fa, fb, &opts, done, arg, start);
-            /* b reports a raw fd but is not a bare conn_sock (a non-transforming wrapper):
-             * give a its conn back and use the fiber path. */
-            a = conn_sock_new(fa);
-            if (!a) {
-                int e = errno ? errno : ENOMEM;
-                conn_close(b);
-                relay_report(done, arg, 0, 0, start, -e);
-                return 0;
-            }
-        }
-    }
+    if (conn_sock_is_bare(a) && conn_sock_is_bare(b))
+        return pump_start(a, b, &opts, done, arg, start);
     return relay_fiber(a, b, &opts, done, arg, start);
 }
 

@@ -2,9 +2,9 @@
  *
  * Two engines behind one call:
  *
- *  - splice pump (both conns are bare sockets: conn_fd() >= 0 and conn_sock_detach() accepts
- *    them). The fds are taken out of the conns (the conns are freed), re-registered with the
- *    worker's epoll in callback mode and driven by a small state machine with no fiber and no
+ *  - splice pump (both conns are bare sockets: conn_sock_is_bare()). The fds and their epoll
+ *    registrations are moved out of the conns (conn_sock_take: one EPOLL_CTL_MOD each; the conns
+ *    are freed), switched to callback mode and driven by a small state machine with no fiber and no
  *    stack: socket -> pipe -> socket with splice(2). Pipes come from the worker's pipe pool
  *    (pipe_pool.h) only while bytes are in flight, so an idle pair costs its two sockets and one
  *    216-byte struct. relay() returns 1 at once; done() runs later from the worker's loop.
