@@ -22,6 +22,8 @@ import datetime
 import importlib
 import os
 import platform
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -33,10 +35,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import benchlib  # noqa: E402
 from benchlib import BENCH, ROOT, TOOLS, LineProc, gl  # noqa: E402
 import peers  # noqa: E402
+from workloads._mem import tree_pids  # noqa: E402
 
 WORKLOAD_DIR = os.path.join(BENCH, "workloads")
 APT_PEERS = ["haproxy", "nginx", "libnginx-mod-stream", "socat", "microsocks", "dante-server",
              "tinyproxy", "squid", "iperf3", "wrk", "gnuplot-nox", "valgrind"]
+
+
+# Run as a script this module is __main__; workloads `import bench` — let them get this one,
+# so bench.Skip is the class interleave() catches.
+sys.modules.setdefault("bench", sys.modules[__name__])
 
 
 class Skip(Exception):
@@ -95,13 +103,21 @@ class Bench:
             return ""
 
     def stop(self, server_or_proc):
+        """SIGTERM (then SIGKILL) the process, then SIGKILL every descendant it had that is
+        still alive (socat's forked children are re-parented, not signalled, when it exits)."""
         p = getattr(server_or_proc, "proc", server_or_proc)
+        kids = [k for k in tree_pids(p.pid) if k != p.pid] if p.poll() is None else []
         try:
             if p.stdin:
                 p.stdin.close()
         except OSError:
             pass
         gl.stop_process(p)
+        for k in kids:
+            try:
+                os.kill(k, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if p in self._procs:
             self._procs.remove(p)
 
@@ -161,6 +177,7 @@ class Bench:
     def close(self):
         self.stop_all()
         self._csv_file.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def cpu_delta(pid, fn):
@@ -226,11 +243,13 @@ def main():
     only = {w.strip().upper() for w in a.only.split(",") if w.strip()}
     t0 = time.monotonic()
     failed = []
+    titles = {}
     print("bench: %s; gost %s; %s" % (machine(), a.gost, "quick" if a.quick else
                                       "%d rounds" % b.rounds), flush=True)
     try:
         for wid, mod in discover(only):
             b.workload = wid
+            titles[wid] = mod.TITLE
             tw = time.monotonic()
             print("%s %s" % (wid, mod.TITLE), flush=True)
             try:
@@ -247,7 +266,7 @@ def main():
     meta = {"date": stamp.strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
             "command": "make bench" + (" QUICK=1" if a.quick else ""),
             "gost": a.gost, "rounds": b.rounds, "seconds": b.secs,
-            "duration_s": round(time.monotonic() - t0),
+            "duration_s": round(time.monotonic() - t0), "titles": titles,
             "peers": {p: peers.version(p) for p in peers.PACKAGES}}
     import report  # noqa: E402
     report.write(base + ".csv", meta, b.notes, base + ".md", base)

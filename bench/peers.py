@@ -211,18 +211,22 @@ def tinyproxy(b, max_clients=2048, name="tinyproxy"):
 
 def squid(b, name="squid"):
     """squid as a plain forward proxy: no disk cache, caching off, no access log, CONNECT to
-    any port, one worker (its default); foreground (-N)."""
+    any port, one worker (its default); foreground (-N). No ICMP pinger helper (it outlives
+    squid's exit by 10-30 s and is of no use on loopback)."""
     port = gl.free_port()
     d = os.path.join(b.tmp, name)
     os.makedirs(d, exist_ok=True)
     os.chmod(d, 0o777)
+    os.chmod(b.tmp, os.stat(b.tmp).st_mode | 0o011)  # as root squid runs as `proxy`: let it in
     conf = os.path.join(d, "squid.conf")
     with open(conf, "w") as f:
         f.write("http_port %s:%d\nhttp_access allow all\ncache deny all\naccess_log none\n"
                 "cache_store_log none\ncache_log %s/cache.log\npid_filename %s/squid.pid\n"
                 "coredump_dir %s\nshutdown_lifetime 1 seconds\nmax_filedescriptors 65536\n"
-                "via off\nforwarded_for delete\n" % (H, port, d, d, d))
-    return _start(b, name, [exe("squid"), "-N", "-f", conf], port)
+                "via off\nforwarded_for delete\npinger_enable off\n" % (H, port, d, d, d))
+    p = b.spawn([exe("squid"), "-N", "-f", conf], name)
+    wait_port(b, p, port, name, timeout=30)  # 1.5-6 s to listen on a loaded 2-core box
+    return Server(name, p, port)
 
 
 # ------------------------------------------------------------------------------- backends
@@ -250,3 +254,15 @@ def udp_echo(b, name="udpecho"):
     """bench/build/udpload echo: batched UDP echo server."""
     lp = b.line_proc([os.path.join(b.tools, "udpload"), "echo"], name)
     return Server(name, lp.p, int(lp.readline(10, "PORT line").split()[1]))
+
+
+def socat_udp(b, backend, max_children=1024, name="socat"):
+    """socat as a UDP forwarder the usual way (W6): UDP4-LISTEN with fork, one child process per
+    client address (its socket connected to that client; reuseaddr lets the parent bind again),
+    at most `max_children` children, each ending after 30 s idle. socat()'s UDP4-RECVFROM+fork
+    forks one process per *datagram* instead. The children outlive a SIGTERM to the parent
+    (they are re-parented, not signalled): stop them by PID first (see w06_udp.stop_forked)."""
+    port = gl.free_port()
+    cmd = [exe("socat"), "-T", "30", "UDP4-LISTEN:%d,bind=%s,fork,reuseaddr,max-children=%d"
+           % (port, H, max_children), "UDP4:%s:%d" % (H, backend)]
+    return _start(b, name, cmd, port, "udp")

@@ -42,7 +42,7 @@ METRICS = {
     "instr_per_conn": ("instructions/conn", False),
     "instr_per_mib": ("instructions/MiB", False),
 }
-HEADLINE = ["gbps", "cps", "rps", "pps", "pss_b_per_conn", "rss_b_per_conn", "loss_pct",
+HEADLINE = ["gbps", "cps", "rps", "pps", "pss_b_per_conn", "rss_b_per_conn", "loss_pct", "ready_ms",
             "instr_per_conn", "instr_per_mib", "binary_bytes"]
 
 # The issue's bar: (workload, variant, metric, ours, [peers], factor, kind)
@@ -159,7 +159,7 @@ def check_bar(g):
     return out
 
 
-def write_charts(g, base):
+def write_charts(g, base, titles=None):
     gp = shutil.which("gnuplot")
     if not gp:
         return []
@@ -186,7 +186,8 @@ def write_charts(g, base):
                   "set output '%s'" % png, "set style fill solid 0.6 border -1",
                   "set boxwidth 0.6", "set yrange [0:*]", "set grid ytics",
                   "set xtics rotate by -25", "unset key",
-                  "set multiplot layout %d,%d title '%s'" % (nrows, cols, wl)]
+                  "set multiplot layout %d,%d title '%s'" % (
+                      nrows, cols, ("%s %s" % (wl, (titles or {}).get(wl, ""))).replace("'", ""))]
         for var, metric, dat in panels:
             script += ["set title '%s: %s'" % (var, METRICS.get(metric, (metric,))[0]),
                        "plot '%s' using 0:2:xtic(1) with boxes lc rgb '#4a7ebb', "
@@ -227,7 +228,7 @@ def markdown(g, meta, notes, charts):
             "—" if ok is None else ("yes" if ok else "**no**")))
     L.append("")
     for wl, variants in g.items():
-        L += ["## %s" % wl, ""]
+        L += ["## %s %s" % (wl, meta.get("titles", {}).get(wl, "")), ""]
         for var, peers in variants.items():
             metrics = []
             for p in peers.values():
@@ -272,7 +273,7 @@ def markdown(g, meta, notes, charts):
 
 def write(csv_path, meta, notes, md_path, base):
     g = group(load(csv_path))
-    charts = write_charts(g, base)
+    charts = write_charts(g, base, meta.get("titles"))
     with open(md_path, "w") as f:
         f.write(markdown(g, meta, notes, charts))
     with open(base + ".json", "w") as f:

@@ -3,12 +3,21 @@
  *
  * Driven over stdin/stdout (see bench/idle_mem.py):
  *   start               -> prints "BACKEND <port>"            (echo backend on 127.0.0.1)
- *   "CONNECT <host> <port> <n> <inflight> <timeout_s>"
+ *   "CONNECT <host> <port> <n> <inflight> <timeout_s> [socks5|http <ip:port>]"
  *                       -> prints "HELD <ok> FAILED <failed> MS <elapsed_ms>"
+ *                          with "socks5 <ip:port>" host:port is a SOCKS5 proxy: each connection
+ *                          first does the no-auth greeting and CONNECT to the IPv4 ip:port
+ *                          (reply 0x00, bound address of ATYP 1/3/4 consumed); with
+ *                          "http <ip:port>" it sends "CONNECT ip:port HTTP/1.1" + Host header
+ *                          and expects a 200 reply header (nothing may follow it); then the
+ *                          1-byte echo proof as without a proxy.
  *   "CHECK"             -> prints "ALIVE <n> DROPPED <n>"       (held conns still open)
  *   "QUIT" or EOF       -> closes everything, prints "BYE", exits 0
  *
- * Single thread, epoll, non-blocking sockets; at most <inflight> connects in progress.
+ * Single thread, epoll, non-blocking sockets; at most <inflight> connections not yet proven
+ * (connecting, handshaking or waiting for the echo). Handshake replies are parsed with
+ * MSG_PEEK under edge-triggered EPOLLIN and only consumed once complete, so no per-connection
+ * buffer is needed.
  * Needs RLIMIT_NOFILE >= 2*n + 16 (the soft limit is raised to the hard one at start).
  *
  * `holder --echo-close <bytes>`: the echo backend closes each connection (the backend closes
@@ -28,7 +37,21 @@
 #include <time.h>
 #include <unistd.h>
 
-enum kind { K_NONE, K_LISTEN, K_STDIN, K_BACKEND, K_CONNECTING, K_WAIT_ECHO, K_HELD };
+enum kind {
+    K_NONE,
+    K_LISTEN,
+    K_STDIN,
+    K_BACKEND,
+    K_CONNECTING,
+    K_WAIT_ECHO,
+    K_HELD,
+    K_S5_GREET,  /* greeting sent, waiting for the 2-byte method reply */
+    K_S5_REPLY,  /* CONNECT sent, waiting for the reply */
+    K_HTTP_REPLY /* CONNECT sent, waiting for the reply header */
+};
+enum proxy { P_NONE, P_SOCKS5, P_HTTP };
+#define HS_MAX    1024 /* handshake replies larger than this are a failure */
+#define HS_EVENTS (EPOLLIN | EPOLLRDHUP | EPOLLET)
 
 static unsigned char *kinds; /* indexed by fd */
 static size_t nkinds;
@@ -36,6 +59,8 @@ static int ep;
 static long ok_n, failed_n, inflight, dropped_n;
 static long echo_close;  /* --echo-close: close a backend conn after this many bytes, 0 = never */
 static uint32_t *echoed; /* with --echo-close: bytes echoed so far, indexed by fd */
+static enum proxy proxy; /* of the current CONNECT command */
+static struct sockaddr_in target; /* with a proxy: where it connects to */
 
 static double now_ms(void)
 {
@@ -84,6 +109,89 @@ static int start_connect(const struct sockaddr_in *to)
     return fd;
 }
 
+/* send s (a few dozen bytes on a fresh socket: a short write is a failure) */
+static int send_str(int fd, const void *p, size_t n)
+{
+    return write(fd, p, n) == (ssize_t)n ? 0 : -1;
+}
+
+/* the connection is up: start the proxy handshake, or the echo proof without a proxy */
+static int start_handshake(int fd)
+{
+    if (proxy == P_SOCKS5) {
+        watch(fd, K_S5_GREET, HS_EVENTS, EPOLL_CTL_MOD);
+        return send_str(fd, "\x05\x01\x00", 3);
+    }
+    if (proxy == P_HTTP) {
+        char req[160], ip[32];
+        inet_ntop(AF_INET, &target.sin_addr, ip, sizeof ip);
+        int port = ntohs(target.sin_port);
+        int n = snprintf(req, sizeof req, "CONNECT %s:%d HTTP/1.1\r\nHost: %s:%d\r\n\r\n", ip, port,
+                         ip, port);
+        watch(fd, K_HTTP_REPLY, HS_EVENTS, EPOLL_CTL_MOD);
+        return send_str(fd, req, (size_t)n);
+    }
+    watch(fd, K_WAIT_ECHO, EPOLLIN, EPOLL_CTL_MOD);
+    return send_str(fd, "h", 1);
+}
+
+/* Peek at the buffered reply; once complete, consume it and take the next step. Called on
+ * every edge (new data or EOF). Returns 1 to keep waiting, 0 on progress, -1 on failure. */
+static int handshake(int fd)
+{
+    unsigned char b[HS_MAX];
+    ssize_t got = recv(fd, b, sizeof b, MSG_PEEK);
+    if (got < 0)
+        return errno == EAGAIN || errno == EINTR ? 1 : -1;
+    if (got == 0)
+        return -1; /* EOF before the reply was complete */
+    size_t need = 0;
+    switch (kinds[fd]) {
+    case K_S5_GREET:
+        if (got < 2)
+            return 1;
+        if (b[0] != 5 || b[1] != 0 || got > 2) /* nothing may follow before our request */
+            return -1;
+        need = 2;
+        break;
+    case K_S5_REPLY:
+        if (got < 5)
+            return 1;
+        if (b[0] != 5 || b[1] != 0)
+            return -1;
+        /* VER REP RSV ATYP BND.ADDR BND.PORT: ATYP 1 = 4 bytes, 4 = 16, 3 = 1 + len */
+        need = b[3] == 1 ? 10 : b[3] == 4 ? 22 : b[3] == 3 ? 7u + b[4] : 0;
+        if (need == 0 || (size_t)got > need) /* the echo cannot come before our 'h' */
+            return -1;
+        if ((size_t)got < need)
+            return 1;
+        break;
+    case K_HTTP_REPLY: {
+        unsigned char *end = memmem(b, (size_t)got, "\r\n\r\n", 4);
+        if (!end)
+            return got == (ssize_t)sizeof b ? -1 : 1;
+        need = (size_t)(end + 4 - b);
+        if ((size_t)got > need || need < 12 || memcmp(b, "HTTP/1.", 7) != 0 ||
+            memcmp(b + 8, " 200", 4) != 0)
+            return -1;
+        break;
+    }
+    default:
+        return -1;
+    }
+    if (read(fd, b, need) != (ssize_t)need)
+        return -1;
+    if (kinds[fd] == K_S5_GREET) {
+        unsigned char req[10] = {5, 1, 0, 1};
+        memcpy(req + 4, &target.sin_addr, 4);
+        memcpy(req + 8, &target.sin_port, 2);
+        watch(fd, K_S5_REPLY, HS_EVENTS, EPOLL_CTL_MOD);
+        return send_str(fd, req, sizeof req);
+    }
+    watch(fd, K_WAIT_ECHO, EPOLLIN, EPOLL_CTL_MOD);
+    return send_str(fd, "h", 1);
+}
+
 static void on_event(int fd, uint32_t ev, int lfd, char *line, size_t *linelen, int *cmd_ready)
 {
     char buf[4096];
@@ -115,13 +223,22 @@ static void on_event(int fd, uint32_t ev, int lfd, char *line, size_t *linelen, 
         int err = 0;
         socklen_t len = sizeof err;
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err || (ev & (EPOLLERR | EPOLLHUP)) || write(fd, "h", 1) != 1) {
+        if (err || (ev & (EPOLLERR | EPOLLHUP)) || start_handshake(fd) < 0) {
             failed_n++;
             inflight--;
             drop(fd);
-            break;
         }
-        watch(fd, K_WAIT_ECHO, EPOLLIN, EPOLL_CTL_MOD);
+        break;
+    }
+    case K_S5_GREET:
+    case K_S5_REPLY:
+    case K_HTTP_REPLY: {
+        int r = handshake(fd);
+        if (r < 0 || (r == 1 && (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))) {
+            failed_n++;
+            inflight--;
+            drop(fd);
+        }
         break;
     }
     case K_WAIT_ECHO: {
@@ -159,6 +276,30 @@ static void on_event(int fd, uint32_t ev, int lfd, char *line, size_t *linelen, 
     default:
         break;
     }
+}
+
+/* "socks5"|"http" and "ip:port" of a CONNECT command */
+static int parse_proxy(const char *kind, const char *ipport)
+{
+    char ip[64];
+    const char *colon = strrchr(ipport, ':');
+    if (!colon || (size_t)(colon - ipport) >= sizeof ip)
+        return -1;
+    memcpy(ip, ipport, (size_t)(colon - ipport));
+    ip[colon - ipport] = 0;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (*end || p < 1 || p > 65535 || inet_pton(AF_INET, ip, &target.sin_addr) != 1)
+        return -1;
+    target.sin_family = AF_INET;
+    target.sin_port = htons((uint16_t)p);
+    if (!strcmp(kind, "socks5"))
+        proxy = P_SOCKS5;
+    else if (!strcmp(kind, "http"))
+        proxy = P_HTTP;
+    else
+        return -1;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -228,16 +369,21 @@ int main(int argc, char **argv)
         }
         if (!cmd_ready)
             continue;
-        char host[64];
-        int port, tmo;
-        if (sscanf(line, "CONNECT %63s %d %ld %ld %d", host, &port, &want, &max_inflight, &tmo) ==
-            5) {
+        char host[64], pkind[16], ptarget[64];
+        int port, tmo, nf;
+        if ((nf = sscanf(line, "CONNECT %63s %d %ld %ld %d %15s %63s", host, &port, &want,
+                         &max_inflight, &tmo, pkind, ptarget)) == 5 ||
+            (nf == 7 && parse_proxy(pkind, ptarget) == 0)) {
+            if (nf == 5)
+                proxy = P_NONE;
             inet_pton(AF_INET, host, &to.sin_addr);
             to.sin_port = htons((uint16_t)port);
             t0 = now_ms();
             deadline = t0 + tmo * 1000.0;
             launched = ok_n = failed_n = inflight = dropped_n = 0;
             connecting = 1;
+        } else if (strncmp(line, "CONNECT", 7) == 0) {
+            fprintf(stderr, "holder: bad command: %s", line);
         } else if (strncmp(line, "CHECK", 5) == 0) {
             long alive = 0;
             for (size_t fd = 0; fd < nkinds; fd++)

@@ -33,6 +33,9 @@ int addr_join(const char *host, uint16_t port, char *buf, size_t buflen);
  * "" for an unset address. Returns the length, or -ENOSPC / -EAFNOSUPPORT. */
 int addr_format(const struct gaddr *a, char *buf, size_t buflen);
 
+/* "a.b.c.d" for 4 bytes in network order into out (NUL-terminated); returns the length. */
+size_t addr_format_ip4(const uint8_t ip[4], char out[16]);
+
 /* Parse a numeric host (IPv4, IPv6 with optional %scope; "" = 0.0.0.0) and port into out,
  * without any lookup. 0 or -EINVAL. */
 int addr_from_numeric(const char *host, uint16_t port, struct gaddr *out);

@@ -60,7 +60,6 @@ int sock_dial_tcp_ex(const struct gaddr *to, const struct sock_dial_opts *opts, 
     char target[ADDR_STRLEN];
     int rc;
     *out = NULL;
-    addr_format(to, target, sizeof target);
     if (fiber_cancelled()) {
         rc = -ECANCELED;
         goto fail;
@@ -88,6 +87,7 @@ int sock_dial_tcp_ex(const struct gaddr *to, const struct sock_dial_opts *opts, 
     *out = &s->base;
     return 0;
 fail:
+    addr_format(to, target, sizeof target);
     fiber_set_err("dial tcp %s: %s%s", target,
                   rc == -ETIMEDOUT || rc == -ECANCELED ? "" : "connect: ", sock_strerror(rc));
     return rc;

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/addr.h"
+
 static void socks5_addr_text(struct socks5_addr *a)
 {
     if (a->atyp == SOCKS5_ATYP_IPV4)
-        inet_ntop(AF_INET, a->ip, a->host, sizeof a->host);
+        addr_format_ip4(a->ip, a->host);
     else if (a->atyp == SOCKS5_ATYP_IPV6)
         inet_ntop(AF_INET6, a->ip, a->host, sizeof a->host);
 }

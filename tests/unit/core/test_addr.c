@@ -109,6 +109,24 @@ static void test_format_parse(void **state)
     char small[8];
     assert_int_equal(addr_parse("1.2.3.4:80", &a), 0);
     assert_int_equal(addr_format(&a, small, sizeof small), -ENOSPC);
+    char exact[11]; /* "1.2.3.4:80" + NUL fits exactly, one byte less does not */
+    assert_int_equal(addr_format(&a, exact, sizeof exact), 10);
+    assert_int_equal(addr_format(&a, exact, sizeof exact - 1), -ENOSPC);
+
+    /* the IPv4 fast path against inet_ntop for every byte value and edge ports */
+    static const unsigned ports[] = {0, 1, 9, 10, 99, 100, 999, 1000, 9999, 10000, 65535};
+    for (unsigned v = 0; v < 256; v++) {
+        uint8_t ip[4] = {(uint8_t)v, (uint8_t)(255 - v), (uint8_t)(v * 7), (uint8_t)(v / 3)};
+        char want[64], ipbuf[16], got[16];
+        inet_ntop(AF_INET, ip, ipbuf, sizeof ipbuf);
+        assert_int_equal(addr_format_ip4(ip, got), strlen(ipbuf));
+        assert_string_equal(got, ipbuf);
+        struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = htons((uint16_t)ports[v % 11])};
+        memcpy(&in.sin_addr, ip, 4);
+        addr_from_sockaddr(&a, (const struct sockaddr *)&in, sizeof in);
+        snprintf(want, sizeof want, "%s:%u", ipbuf, ports[v % 11]);
+        fmt_is(&a, want);
+    }
 
     char buf[64];
     assert_int_equal(addr_join("::1", 80, buf, sizeof buf), 8);
