@@ -106,18 +106,20 @@ class Bench:
         """SIGTERM (then SIGKILL) the process, then SIGKILL every descendant it had that is
         still alive (socat's forked children are re-parented, not signalled, when it exits)."""
         p = getattr(server_or_proc, "proc", server_or_proc)
-        kids = [k for k in tree_pids(p.pid) if k != p.pid] if p.poll() is None else []
+        kids = [(k, _start_time(k)) for k in tree_pids(p.pid) if k != p.pid] \
+            if p.poll() is None else []
         try:
             if p.stdin:
                 p.stdin.close()
         except OSError:
             pass
         gl.stop_process(p)
-        for k in kids:
-            try:
-                os.kill(k, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        for k, t0 in kids:
+            if t0 is not None and _start_time(k) == t0:  # the same process, not a reused PID
+                try:
+                    os.kill(k, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         if p in self._procs:
             self._procs.remove(p)
 
@@ -178,6 +180,16 @@ class Bench:
         self.stop_all()
         self._csv_file.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _start_time(pid):
+    """A process's start time (field 22 of /proc/PID/stat), or None if it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read()
+        return int(st[st.rindex(")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def cpu_delta(pid, fn):

@@ -14,6 +14,7 @@ nginx/haproxy get connection limits above the 10,000 idle connections of W3.
 import os
 import resource
 import shutil
+import socket
 import subprocess
 import time
 
@@ -67,13 +68,24 @@ def version(peer):
     return r.stdout.strip() if r.returncode == 0 else "?"
 
 
+def _tcp_accepts(port):
+    """True if something accepts TCP connections on 127.0.0.1:port (a connect probe: reading
+    /proc/net/tcp takes seconds when the machine holds 100k TIME_WAIT entries)."""
+    with socket.socket() as s:
+        s.settimeout(1.0)
+        return s.connect_ex((H, port)) == 0
+
+
 def wait_port(b, proc, port, what, proto="tcp", timeout=10.0):
+    """Wait until `proc` serves `port`. TCP: a connect probe (the port was free when chosen,
+    and the process must still be alive); UDP: the bound socket in /proc/net/udp is its own."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("%s exited with status %s: %s" % (what, proc.returncode,
                                                                  b.err_tail(what)))
-        if gl.port_owner(proc.pid, port, proto) == "ours":
+        if (_tcp_accepts(port) if proto == "tcp" else
+                gl.port_owner(proc.pid, port, proto) == "ours") and proc.poll() is None:
             return
         time.sleep(0.02)
     raise RuntimeError("%s did not listen on %s/%d: %s" % (what, proto, port, b.err_tail(what)))
@@ -111,9 +123,15 @@ def max_conns():
     return 40000 if hard == resource.RLIM_INFINITY else min(40000, (hard - 300) // 2)
 
 
-def haproxy(b, backend, splice=True, name="haproxy"):
-    """haproxy TCP mode, one frontend/backend, splice-auto on, its default threads (one per
-    CPU), maxconn as high as RLIMIT_NOFILE allows (at least W3's 10,000 where it can)."""
+SPLICE = {"auto": "  option splice-auto\n",
+          "force": "  option splice-request\n  option splice-response\n", None: ""}
+
+
+def haproxy(b, backend, splice="auto", name="haproxy"):
+    """haproxy TCP mode, one frontend/backend, its default threads (one per CPU), maxconn as
+    high as RLIMIT_NOFILE allows (at least W3's 10,000 where it can). splice: "auto" (haproxy
+    decides per transfer: small ones through its buffers), "force" (always splice: best for
+    bulk, W1), None."""
     port = gl.free_port()
     mc = max_conns() - 400  # haproxy also keeps descriptors for its splice pipes (maxpipes)
     cfg = os.path.join(b.tmp, name + ".cfg")
@@ -123,13 +141,15 @@ def haproxy(b, backend, splice=True, name="haproxy"):
                 "  timeout server 600s\n%s"
                 "frontend fe\n  bind %s:%d\n  maxconn %d\n  default_backend be\n"
                 "backend be\n  server s1 %s:%d\n"
-                % (mc, "  option splice-auto\n" if splice else "", H, port, mc, H, backend))
+                % (mc, SPLICE[splice], H, port, mc, H, backend))
     return _start(b, name, [exe("haproxy"), "-db", "-f", cfg], port)
 
 
 def nginx_stream(b, backend, proto="tcp", name="nginx"):
     """nginx stream proxy (TCP, or UDP with `listen ... udp`), worker_processes auto, master
-    process in the foreground; everything else nginx's defaults."""
+    process in the foreground; TCP with `proxy_half_close on` (nginx >= 1.21.4; without it nginx
+    drops the connection on the client's FIN and a byte-count reply never comes back);
+    everything else nginx's defaults."""
     port = gl.free_port()
     d = os.path.join(b.tmp, name)
     os.makedirs(d, exist_ok=True)
@@ -138,9 +158,10 @@ def nginx_stream(b, backend, proto="tcp", name="nginx"):
         f.write("load_module %s;\nworker_processes auto;\nworker_rlimit_nofile %d;\n"
                 "error_log %s/error.log warn;\npid %s/nginx.pid;\n"
                 "events { worker_connections %d; }\n"
-                "stream { server { listen %s:%d%s; proxy_pass %s:%d; } }\n"
-                % (NGINX_STREAM_MODULE, 2 * max_conns() + 100, d, d, 2 * max_conns(), H, port, " udp" if proto == "udp" else "", H,
-                   backend))
+                "stream { server { listen %s:%d%s; proxy_pass %s:%d;%s } }\n"
+                % (NGINX_STREAM_MODULE, 2 * max_conns() + 100, d, d, 2 * max_conns(), H, port,
+                   " udp" if proto == "udp" else "", H, backend,
+                   "" if proto == "udp" else " proxy_half_close on;"))
     return _start(b, name, [exe("nginx"), "-p", d, "-c", conf, "-g", "daemon off;"], port, proto)
 
 
@@ -162,15 +183,13 @@ def nginx_origin(b, body_len=64, name="origin"):
 
 
 def socat(b, backend, proto="tcp", name="socat"):
-    """socat forking one process per connection (TCP) or per client address (UDP)."""
+    """socat forking one process per connection (TCP); UDP: socat_udp."""
+    if proto == "udp":
+        return socat_udp(b, backend, name=name)
     port = gl.free_port()
-    if proto == "tcp":
-        cmd = [exe("socat"), "-b", "262144", "TCP-LISTEN:%d,bind=%s,fork,reuseaddr,backlog=1024"
-               % (port, H), "TCP:%s:%d" % (H, backend)]
-    else:
-        cmd = [exe("socat"), "-T", "30", "UDP4-RECVFROM:%d,bind=%s,fork" % (port, H),
-               "UDP4:%s:%d" % (H, backend)]
-    return _start(b, name, cmd, port, proto)
+    cmd = [exe("socat"), "-b", "262144", "TCP-LISTEN:%d,bind=%s,fork,reuseaddr,backlog=1024"
+           % (port, H), "TCP:%s:%d" % (H, backend)]
+    return _start(b, name, cmd, port)
 
 
 def dante(b, name="dante"):

@@ -4,7 +4,7 @@ bench/build/bulk sends for b.secs seconds (or up to a byte budget) over 1 or 8 p
 streams and counts only bytes the sink acknowledged after EOF; Gbit/s = acknowledged bytes /
 (first connect .. last acknowledgement). CPU seconds per GB = utime+stime of the proxy's whole
 process tree during the run / GB moved. Peers: direct to the sink, gost (`-L tcp://...`),
-haproxy (splice-auto), nginx stream, socat (a process per connection).
+haproxy (splice forced both ways), nginx stream, socat (a process per connection).
 """
 
 import os
@@ -19,9 +19,9 @@ def run(b):
     sink = peers.sink(b)
     srv = {"direct": None}
     srv["gost"] = peers.gost_forward(b, sink.port)
-    for name, start in (("haproxy", peers.haproxy), ("nginx", peers.nginx_stream),
-                        ("socat", peers.socat)):
-        s = b.start_peer(start, sink.port)
+    for name, start, kw in (("haproxy", peers.haproxy, {"splice": "force"}),
+                            ("nginx", peers.nginx_stream, {}), ("socat", peers.socat, {})):
+        s = b.start_peer(start, sink.port, **kw)
         if s:
             srv[name] = s
     budget = (512 if b.quick else 4096) << 20
