@@ -49,6 +49,7 @@
 #define HTTP_BODY_IDLE_MS_DEFAULT    120000 /* no byte of a body for this long ends it */
 #define HTTP_EXPECT_WAIT_MS          1000   /* wait for "100 Continue" before sending a body */
 #define HTTP_OUT_EXTRA               4096   /* rewritten head may grow by this much */
+#define HTTP_HEAD_FIRST              4096   /* first head buffer; grown to head_max if needed */
 #define HTTP_CONN_BUF                16384  /* bufconn read buffer */
 #define HTTP_PROBE_FILE_MAX          ((size_t)8 << 20)
 #define HTTP_PROBE_TIMEOUT_MS        15000
@@ -206,7 +207,7 @@ struct hsess {
     char id[AUTH_ID_MAX];
     uint64_t in, out; /* client bytes read / written */
     char *ibuf;       /* head buffer, head_max + 1 */
-    char *obuf;       /* output head buffer, head_max + HTTP_OUT_EXTRA */
+    char *obuf;       /* output head buffer (hs_obuf), NULL until a head is rebuilt */
     size_t icap, ocap;
     bool detached; /* the conns went to a relay: nothing left to close or log */
     bool linger;   /* an error answer was sent: drain the input before closing */
@@ -302,31 +303,75 @@ static void linger_close(struct conn *c)
 
 /* Read a head line by line into buf (max bytes + NUL). Leading empty lines are skipped (a few).
  * Returns the length, 0 at a clean EOF before any byte, or < 0 (-EMSGSIZE: too large). */
-static ssize_t read_head(struct conn *c, char *buf, size_t max, bool *got_bytes)
+/* Progress of a head read, so a read that ran out of room resumes in a larger buffer. */
+struct head_rd {
+    size_t len;  /* bytes of the head stored so far */
+    int skipped; /* empty lines skipped before the request line (RFC 9112 2.2) */
+    bool cont;   /* the next read continues a line cut by a full buffer */
+};
+
+static ssize_t read_head(struct conn *c, char *buf, size_t max, bool *got_bytes, struct head_rd *st)
 {
-    size_t len = 0;
-    int skipped = 0;
-    *got_bytes = false;
     for (;;) {
-        if (len >= max)
+        if (st->len >= max)
             return -EMSGSIZE;
-        ssize_t n = bufconn_read_line(c, buf + len, max - len + 1);
+        ssize_t n = bufconn_read_line(c, buf + st->len, max - st->len + 1);
         if (n == 0)
-            return len || skipped ? -ECONNRESET : 0;
+            return st->len || st->skipped ? -ECONNRESET : 0;
         if (n > 0 || n == -EMSGSIZE)
             *got_bytes = true;
+        if (n == -EMSGSIZE) {
+            st->len = max; /* all stored (see bufconn_read_until): a grown buffer resumes here */
+            st->cont = true;
+            return n;
+        }
         if (n < 0)
             return n;
-        bool empty =
-            (n == 1 && buf[len] == '\n') || (n == 2 && buf[len] == '\r' && buf[len + 1] == '\n');
-        if (empty && len == 0) {
-            if (++skipped > 4)
+        bool empty = !st->cont && ((n == 1 && buf[st->len] == '\n') ||
+                                   (n == 2 && buf[st->len] == '\r' && buf[st->len + 1] == '\n'));
+        st->cont = false;
+        if (empty && st->len == 0) {
+            if (++st->skipped > 4)
                 return -EINVAL;
             continue;
         }
-        len += (size_t)n;
+        st->len += (size_t)n;
         if (empty)
-            return (ssize_t)len;
+            return (ssize_t)st->len;
+    }
+}
+
+/* The output head buffer, sized for a head rewritten from the one in hs->ibuf: at least
+ * hs->icap + HTTP_OUT_EXTRA bytes (hs->ocap). Taken on first use, so a CONNECT takes none. */
+static char *hs_obuf(struct hsess *hs)
+{
+    size_t need = hs->icap + HTTP_OUT_EXTRA;
+    if (!hs->obuf || hs->ocap < need) {
+        bufpool_put(hs->obuf, hs->ocap);
+        hs->ocap = need;
+        hs->obuf = bufpool_get(need);
+    }
+    return hs->obuf;
+}
+
+/* Read a head into hs->ibuf. The buffer starts at HTTP_HEAD_FIRST bytes and grows to
+ * head_max + 1 only for a head that does not fit: a typical head touches one small pooled
+ * block instead of a 128 KiB one. */
+static ssize_t hs_read_head(struct hsess *hs, struct conn *c, bool *got_bytes)
+{
+    struct head_rd st = {0};
+    *got_bytes = false;
+    for (;;) {
+        size_t max = hs->icap - 1 < hs->h->head_max ? hs->icap - 1 : hs->h->head_max;
+        ssize_t n = read_head(c, hs->ibuf, max, got_bytes, &st);
+        if (n != -EMSGSIZE || max >= hs->h->head_max)
+            return n;
+        size_t cap = hs->h->head_max + 1;
+        char *big = bufpool_get(cap);
+        memcpy(big, hs->ibuf, st.len);
+        bufpool_put(hs->ibuf, hs->icap);
+        hs->ibuf = big;
+        hs->icap = cap;
     }
 }
 
@@ -454,8 +499,8 @@ static bool probe_host(struct hsess *hs, const struct hreq *rq)
         return false;
     }
     struct http1_out o;
-    size_t cap = hs->h->head_max + HTTP_OUT_EXTRA;
-    http1_out_init(&o, hs->obuf, cap);
+    char *ob = hs_obuf(hs); /* sets hs->ocap: not in the same call's arguments */
+    http1_out_init(&o, ob, hs->ocap);
     char line[64];
     /* As Go's Request.Write puts it: origin-form target (authority for CONNECT), Host first. */
     http1_out_str(&o, rq->head.method);
@@ -614,7 +659,8 @@ static void http_connect(struct hsess *hs, struct hreq *rq)
 static size_t build_fwd_head(struct hsess *hs, const struct hreq *rq)
 {
     struct http1_out o;
-    http1_out_init(&o, hs->obuf, hs->h->head_max + HTTP_OUT_EXTRA);
+    char *ob = hs_obuf(hs); /* sets hs->ocap: not in the same call's arguments */
+    http1_out_init(&o, ob, hs->ocap);
     char line[32];
     http1_out_str(&o, rq->head.method);
     http1_out_raw(&o, " ", 1);
@@ -644,7 +690,8 @@ static size_t build_resp_head(struct hsess *hs, const struct http1_head *r, bool
                               bool chunked, bool keep, int client_minor)
 {
     struct http1_out o;
-    http1_out_init(&o, hs->obuf, hs->h->head_max + HTTP_OUT_EXTRA);
+    char *ob = hs_obuf(hs); /* sets hs->ocap: not in the same call's arguments */
+    http1_out_init(&o, ob, hs->ocap);
     char line[32];
     snprintf(line, sizeof line, "HTTP/1.1 %03d ", r->status); /* our own version (RFC 9110 6.2) */
     http1_out_str(&o, line);
@@ -744,7 +791,7 @@ static enum fwd_result http_forward(struct hsess *hs, struct hreq *rq)
         ssize_t n;
         for (;;) {
             hs->up->rd_deadline = deadline_in(h->read_timeout_ms);
-            n = read_head(hs->up, hs->ibuf, h->head_max, &got);
+            n = hs_read_head(hs, hs->up, &got);
             if (n <= 0)
                 break;
             if (http1_parse_response(hs->ibuf, (size_t)n, r) < 0) {
@@ -919,7 +966,11 @@ static int resolve_target(struct hreq *rq)
 static bool http_request(struct hsess *hs, size_t n)
 {
     struct http_handler *h = hs->h;
-    struct hreq *rq = xcalloc(1, sizeof *rq);
+    /* On the fiber's stack, not the heap: ~4.5 KiB per request that would otherwise churn the
+     * allocator and stay resident as fragmentation next to long-lived relays. */
+    struct hreq rq_storage;
+    memset(&rq_storage, 0, sizeof rq_storage);
+    struct hreq *rq = &rq_storage;
     bool keep = false;
     rq->start_ms = clock_now_ms();
     rq->log = (struct log_ctx){.parent = &hs->s->log, .fields = rq->lf, .n = 0};
@@ -993,7 +1044,6 @@ static bool http_request(struct hsess *hs, size_t n)
         hd->minor == 1 && http1_get(hd, "Upgrade") && http1_has_token(hd, "Connection", "upgrade");
     keep = http_forward(hs, rq) == FWD_KEEP;
 done:
-    free(rq);
     return keep;
 }
 
@@ -1005,8 +1055,6 @@ static void http_handle(struct handler *hh, struct conn *c, struct session *s)
     if (addr_split(s->remote, hs.client_ip, sizeof hs.client_ip, &port) < 0)
         snprintf(hs.client_ip, sizeof hs.client_ip, "%s", s->remote);
     hs.c = bufconn_new(c, HTTP_CONN_BUF);
-    hs.icap = h->head_max + 1;
-    hs.ocap = h->head_max + HTTP_OUT_EXTRA;
     for (unsigned nreq = 0;; nreq++) {
         /* Wait without holding the head buffers (an idle kept-alive client costs none). */
         int64_t dl = deadline_in(h->read_timeout_ms);
@@ -1016,11 +1064,13 @@ static void http_handle(struct handler *hh, struct conn *c, struct session *s)
                 LOG(LOG_ERROR, &s->log, "read request: %s", strerror(-rc));
             break;
         }
+        hs.icap = HTTP_HEAD_FIRST;
         hs.ibuf = bufpool_get(hs.icap);
-        hs.obuf = bufpool_get(hs.ocap);
+        hs.obuf = NULL; /* hs_obuf() takes it when a head is rebuilt */
+        hs.ocap = 0;
         hs.c->rd_deadline = dl;
         bool got = false;
-        ssize_t n = read_head(hs.c, hs.ibuf, h->head_max, &got);
+        ssize_t n = hs_read_head(&hs, hs.c, &got);
         bool keep = false;
         if (n == -EMSGSIZE || n == -EINVAL) {
             LOG(LOG_ERROR, &s->log, "bad request: %s",

@@ -54,6 +54,13 @@ class _Origin(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self.server.requests.append((self.command, self.path, dict(self.headers)))
         parts = self.path.strip("/").split("/")
+        if parts[0] == "bighead":  # a response head of about N bytes, body "big"
+            self.send_response(200)
+            self.send_header("X-Big", "b" * int(parts[1]))
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"big")
+            return
         if parts[0] == "name":
             body = ("origin-%s\n" % self.server.label).encode()
             self.send_response(200)
@@ -262,6 +269,35 @@ def _read_head(s):
             break
         d += x
     return d
+
+
+def test_heads_larger_than_the_first_buffer():
+    """gost reads a head into a 4 KiB buffer first and moves to a head_max one only when the
+    head does not fit. Request heads whose 4,095th byte falls anywhere around the end of a
+    long header line (inside it, on its CR, on its LF, just after it) and a 9 KB response head
+    must all arrive intact, on one kept-alive connection."""
+    with Origin() as o, start_gost(lambda p: http_proxy(p), tcp=1) as g:
+        s = connect(g.port)
+        try:
+            for i, off in enumerate((-3, -2, -1, 0, 1, 2, 3)):
+                prefix = ("GET http://%s:%d/bighead/9000 HTTP/1.1\r\nHost: %s:%d\r\n"
+                          "X-Pad: " % (H, o.port, H, o.port)).encode()
+                k = 4095 - len(prefix) + off
+                s.sendall(prefix + b"p" * k + b"\r\nX-After: %d\r\n\r\n" % i)
+                head = _read_head(s)
+                h, _, rest = head.partition(b"\r\n\r\n")
+                check(h.startswith(b"HTTP/1.1 200"), "off %d: %r" % (off, h[:60]))
+                check(b"X-Big: " + b"b" * 9000 + b"\r\n" in h + b"\r\n",
+                      "off %d: response head not intact (%d bytes)" % (off, len(h)))
+                while len(rest) < 3:
+                    rest += s.recv(16)
+                check(rest == b"big", "off %d: body %r" % (off, rest))
+                hdrs = o.requests[-1][2]
+                check(hdrs.get("X-Pad") == "p" * k and hdrs.get("X-After") == str(i),
+                      "off %d: request head not intact: X-Pad %d bytes, X-After %r"
+                      % (off, len(hdrs.get("X-Pad", "")), hdrs.get("X-After")))
+        finally:
+            s.close()
 
 
 def test_http10_clients_and_upgrade_tunnel():

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -319,6 +320,10 @@ struct xfer {
     bool running;
     int *pending;
     struct fiber_cond *cv;
+    size_t chunk; /* writer: bytes per write, yielding after each (0: 64 KiB, no yield) */
+    int delay_ms; /* reader: sleep this long before the first read */
+    int drain_fd; /* writer (with chunk): after each write wait until this fd's receive queue
+                   * is empty, i.e. the relay has read the chunk (-1 or 0: don't wait) */
 };
 
 static void xfer_end(struct xfer *x)
@@ -331,7 +336,7 @@ static void xfer_end(struct xfer *x)
 static void writer_fiber(void *arg)
 {
     struct xfer *x = arg;
-    size_t bufsz = 64 * 1024;
+    size_t bufsz = x->chunk ? x->chunk : 64 * 1024;
     unsigned char *buf = xmalloc(bufsz);
     uint64_t st = x->seed;
     while (x->n < x->total) {
@@ -344,6 +349,12 @@ static void writer_fiber(void *arg)
         }
         x->crc = crc32_ieee_update(x->crc, buf, k);
         x->n += k;
+        for (int i = 0; x->chunk && x->drain_fd > 0 && i < 20000; i++) {
+            int q = 0; /* wait until the relay has read it: its reads stay small */
+            if (ioctl(x->drain_fd, FIONREAD, &q) < 0 || q == 0)
+                break;
+            fiber_sleep_ms(1);
+        }
     }
     if (x->shut && x->rc == 0)
         x->rc = conn_shutdown(x->c);
@@ -356,6 +367,8 @@ static void reader_fiber(void *arg)
     struct xfer *x = arg;
     size_t bufsz = 64 * 1024;
     unsigned char *buf = xmalloc(bufsz);
+    if (x->delay_ms)
+        fiber_sleep_ms(x->delay_ms);
     x->c->rd_deadline = deadline_in(60000);
     for (;;) {
         ssize_t r = conn_read(x->c, buf, bufsz);
@@ -451,6 +464,56 @@ static void body_bulk(void)
     conn_close(p.c);
     conn_close(p.s);
     sock_listener_close(&x.l);
+}
+
+/* Small writes against a reader that starts late: the pump copies the small reads, finds the
+ * destination full (a partial send parks the rest in the direction's pipe), then the source
+ * backs up, a read fills the scratch buffer and the direction switches to splice — every byte
+ * in order across those transitions. */
+static void body_small_slow(void)
+{
+    struct lsn x;
+    lsn_open(&x);
+    struct rp p;
+    rp_setup(&p, &x, cur_path, 0);
+    /* small socket buffers toward the late reader, so the pump's sends fill up soon */
+    int small = 4096;
+    CHECK(setsockopt(conn_fd(p.b), SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+    CHECK(setsockopt(conn_fd(p.s), SOL_SOCKET, SO_RCVBUF, &small, sizeof small) == 0);
+    rp_start(&p);
+    int pending = 0;
+    struct fiber_cond cv;
+    fiber_cond_init(&cv);
+    const uint64_t total = (uint64_t)256 << 10;
+    struct xfer cw = {
+        .c = p.c, .total = total, .seed = 42, .shut = true, .chunk = 777, .drain_fd = conn_fd(p.a)};
+    struct xfer sw = {.c = p.s,
+                      .total = total / 8,
+                      .seed = 43,
+                      .shut = true,
+                      .chunk = 1500,
+                      .drain_fd = conn_fd(p.b)};
+    struct xfer cr = {.c = p.c, .delay_ms = 150}, sr = {.c = p.s, .delay_ms = 1500};
+    xfer_spawn(&cw, writer_fiber, &pending, &cv);
+    xfer_spawn(&sw, writer_fiber, &pending, &cv);
+    xfer_spawn(&cr, reader_fiber, &pending, &cv);
+    xfer_spawn(&sr, reader_fiber, &pending, &cv);
+    xfer_wait(&pending, &cv, 60000);
+    CHECK(cw.rc == 0 && sw.rc == 0 && cr.rc == 0 && sr.rc == 0);
+    CHECK(sr.n == total && sr.crc == cw.crc);
+    CHECK(cr.n == total / 8 && cr.crc == sw.crc);
+    rp_wait(&p, 10000);
+    CHECK(p.st.err == 0 && p.st.a_to_b == total && p.st.b_to_a == total / 8);
+    conn_close(p.c);
+    conn_close(p.s);
+    sock_listener_close(&x.l);
+}
+
+static void test_pump_small_slow(void **state)
+{
+    (void)state;
+    cur_path = PATH_PUMP;
+    run_body(body_small_slow, 90);
 }
 
 static void test_pump_bulk(void **state)
@@ -969,6 +1032,7 @@ int main(void)
         cmocka_unit_test(test_pump_early),
         cmocka_unit_test(test_fiber_early),
         cmocka_unit_test(test_pump_bulk),
+        cmocka_unit_test(test_pump_small_slow),
         cmocka_unit_test(test_fiber_bulk),
         cmocka_unit_test(test_pump_half_close),
         cmocka_unit_test(test_fiber_half_close),
