@@ -37,6 +37,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -525,6 +526,7 @@ static int sender(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    signal(SIGPIPE, SIG_IGN); /* a peer that vanishes is an error to report, not a kill */
     if (argc == 2 && strcmp(argv[1], "sink") == 0)
         return sink();
     if (argc >= 2 && strcmp(argv[1], "send") == 0)

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,6 +296,7 @@ static double pct(double p)
 
 int main(int argc, char **argv)
 {
+    signal(SIGPIPE, SIG_IGN); /* a peer that vanishes is an error to report, not a kill */
     long conc = 32, max_n = 0;
     double secs = 5, tmo = 5;
     int have_target = 0, i;

@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,6 +305,7 @@ static int parse_proxy(const char *kind, const char *ipport)
 
 int main(int argc, char **argv)
 {
+    signal(SIGPIPE, SIG_IGN); /* a peer that vanishes is an error to report, not a kill */
     if (argc == 3 && strcmp(argv[1], "--echo-close") == 0 && atol(argv[2]) > 0) {
         echo_close = atol(argv[2]);
     } else if (argc != 1) {

@@ -18,7 +18,6 @@
 """
 
 import os
-import sys
 import time
 
 import bench
@@ -29,9 +28,6 @@ TITLE = "SOCKS5 CONNECT vs dante and microsocks"
 H = "127.0.0.1"
 
 
-def skip_cls(b):
-    """bench.py runs as __main__: its Skip class is the one interleave() catches."""
-    return sys.modules[type(b).__module__].Skip
 
 
 def start_proxies(b):
@@ -88,9 +84,9 @@ def bulk(b, srv):
                 why = " ".join(str(e).split())[-120:]
                 if "no byte count" in why:
                     why += " (the proxy does not relay the client's half-close)"
-                raise skip_cls(b)(why)
+                raise bench.Skip(why)
             if res["_rc"] or not res.get("bytes"):
-                raise skip_cls(b)("bulk moved no bytes")
+                raise bench.Skip("bulk moved no bytes")
             out = {"gbps": res["gbps"]}
             if s:
                 out["cpu_s_per_gb"] = cpu / (res["bytes"] / 1e9)
@@ -123,7 +119,7 @@ def idle(b, srv, n):
             if failed or int(alive[3]):
                 b.note("idle %s: %d failed, %s dropped while held" % (p, failed, alive[3]))
             if not held:
-                raise skip_cls(b)("no connection held")
+                raise bench.Skip("no connection held")
             return {"rss_b_per_conn": (m1["rss"] - m0["rss"]) / held,
                     "pss_b_per_conn": (m1["pss"] - m0["pss"]) / held, "held": held}
         return run1

@@ -30,11 +30,12 @@ of every measurement, for every proxy alike.
 
 import os
 import signal
-import sys
 import time
 
+import bench
 import peers
 from benchlib import tree_cpu_seconds
+from workloads._mem import tree_pids
 
 TITLE = "UDP forward, 64-byte datagrams vs socat and nginx"
 VARIANTS = [
@@ -53,20 +54,8 @@ PROXIES = [
 
 
 def children(pid):
-    """PIDs of the live (not zombie) children of `pid`."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        f = st[st.rindex(")") + 2:].split()
-        if int(f[1]) == pid and f[0] != "Z":
-            out.append(int(d))
-    return out
+    """PIDs of the live descendants of `pid`."""
+    return [k for k in tree_pids(pid) if k != pid]
 
 
 def stop_forked(b, srv):
@@ -93,7 +82,7 @@ def stop_forked(b, srv):
 
 def runner(b, variant, peer, start, echo, secs):
     tool = os.path.join(b.tools, "udpload")
-    skip = sys.modules[type(b).__module__].Skip  # bench.py runs as __main__
+    skip = bench.Skip
 
     def fn(rnd):
         srv = start(b, echo) if start else None
