@@ -301,8 +301,6 @@ static void linger_close(struct conn *c)
     }
 }
 
-/* Read a head line by line into buf (max bytes + NUL). Leading empty lines are skipped (a few).
- * Returns the length, 0 at a clean EOF before any byte, or < 0 (-EMSGSIZE: too large). */
 /* Progress of a head read, so a read that ran out of room resumes in a larger buffer. */
 struct head_rd {
     size_t len;  /* bytes of the head stored so far */
@@ -310,6 +308,9 @@ struct head_rd {
     bool cont;   /* the next read continues a line cut by a full buffer */
 };
 
+/* Read a head line by line into buf (max bytes + NUL), from where st left off. Leading empty
+ * lines are skipped (a few). Returns the length, 0 at a clean EOF before any byte, or < 0
+ * (-EMSGSIZE: buf is full, st says how far it got). */
 static ssize_t read_head(struct conn *c, char *buf, size_t max, bool *got_bytes, struct head_rd *st)
 {
     for (;;) {
