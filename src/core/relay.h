@@ -45,7 +45,7 @@
 /* Bytes moved per wakeup of one relay before it lets others run (fairness). */
 #define RELAY_BUDGET ((size_t)1 << 20)
 /* Default buffer of the fiber path. */
-#define RELAY_DEFAULT_BUF_SIZE ((size_t)16 * 1024)
+#define RELAY_DEFAULT_BUF_SIZE ((size_t)64 * 1024)
 
 struct relay_opts {
     int64_t idle_timeout_ms; /* 0 = none */
