@@ -14,8 +14,10 @@
 #ifndef GOST_CORE_PCONN_H
 #define GOST_CORE_PCONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "core/addr.h"
@@ -92,6 +94,27 @@ int udp_listen(const struct gaddr *addr, struct pconn **out);
 
 /* Same, with SO_REUSEADDR+SO_REUSEPORT so that one socket per worker can share the port. */
 int udp_listen_reuseport(const struct gaddr *addr, struct pconn **out);
+
+/* The two halves of udp_listen*, for listeners that bind at start-up (main thread, so that an
+ * address in use is a start-up error) and register on a worker later:
+ *   udp_bind_fd:     a bound, non-blocking, close-on-exec UDP socket (SO_REUSEADDR+SO_REUSEPORT
+ *                    if reuseport; dual-stack for [::]). Any thread. fd or -errno.
+ *   udp_pconn_open:  take that fd (closed on failure) and register it on this worker as a udp
+ *                    pconn. 0 or -errno (fiber_err set). */
+int udp_bind_fd(const struct gaddr *addr, bool reuseport);
+int udp_pconn_open(int fd, struct pconn **out);
+
+/* Batch receive on a udp pconn (udp_listen*, udp_pconn_open): block (rd_deadline, cancellation)
+ * until at least one datagram is there, then take up to n at once with recvmmsg(2). The caller
+ * fills v[i].msg_hdr (iov, name/namelen reset before each call); on return v[i].msg_len is each
+ * datagram's length. When fewer than n came back the socket is drained, so its readiness is
+ * forgotten (no extra EAGAIN round trip). Count (>= 1) or -errno; -ENOTSUP on another pconn. */
+int udp_pconn_recv_batch(struct pconn *pc, struct mmsghdr *v, unsigned n);
+
+/* The fd of a udp_dial conn, taken out of it: the conn is freed and the fd deregistered from the
+ * worker (still non-blocking, connected; the caller owns it). -1 if c is not a bare udp_dial
+ * conn (a layered or chained conn): c is then untouched. */
+int udp_conn_detach(struct conn *c);
 
 /* A connected UDP socket as a message-preserving `struct conn` named "udp": each conn_write sends
  * one datagram (n <= 65535, else -EMSGSIZE), each conn_read returns one datagram (truncated to

@@ -594,6 +594,10 @@ int relay(struct conn *a, struct conn *b, const struct relay_opts *o, relay_done
         opts.buf_size = RELAY_DEFAULT_BUF_SIZE;
     int64_t start = clock_now_ms();
 
+    struct relay_offload off = {
+        .a = a, .b = b, .opts = &opts, .done = done, .arg = arg, .start_ms = start};
+    if (conn_ctl(a, CONN_CTL_RELAY_OFFLOAD, &off) == 0)
+        return 1;
     if (conn_sock_is_bare(a) && conn_sock_is_bare(b))
         return pump_start(a, b, &opts, done, arg, start);
     return relay_fiber(a, b, &opts, done, arg, start);

@@ -72,6 +72,22 @@ typedef void (*relay_done_fn)(void *arg, const struct relay_stats *st);
 int relay(struct conn *a, struct conn *b, const struct relay_opts *o, relay_done_fn done,
           void *arg);
 
+/* Offload: a conn that can run the whole relay itself, cheaper than both engines (a udp listener
+ * session whose other side is a bare connected UDP socket: datagrams go socket to socket with
+ * batched syscalls and no fiber, docs/udp.md). relay() first asks
+ * conn_ctl(a, CONN_CTL_RELAY_OFFLOAD, &req); a conn that answers 0 has taken a and req.b (both
+ * consumed) and calls done(arg) later on this worker, never inside relay() (relay() returns 1).
+ * Any other answer leaves both conns untouched. A conn answers only when req.a is itself (never
+ * through a layer that forwards ctl ops to its inner conn). */
+#define CONN_CTL_RELAY_OFFLOAD (CONN_CTL_USER + 20)
+struct relay_offload {
+    struct conn *a, *b;
+    const struct relay_opts *opts;
+    relay_done_fn done;
+    void *arg;
+    int64_t start_ms;
+};
+
 /* End every relay of the calling worker (for a graceful stop; call from a stop hook). Splice
  * pumps are closed at once (normal close) and their done callbacks run before this returns, with
  * err -ECANCELED. Fiber-path relays are cancelled: their helpers stop, and their done runs soon

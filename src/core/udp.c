@@ -141,40 +141,60 @@ static const struct pconn_ops udp_pconn_ops = {
     .wait_readable = udp_pconn_wait_readable,
 };
 
-static int udp_listen_opt(const struct gaddr *addr, bool reuseport, struct pconn **out)
+int udp_bind_fd(const struct gaddr *addr, bool reuseport)
 {
-    char where[ADDR_STRLEN];
-    int on = 1, off = 0, rc;
-    *out = NULL;
+    int on = 1, off = 0;
     int fd = socket(addr->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        rc = -errno;
-        goto fail;
-    }
+    if (fd < 0)
+        return -errno;
     const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&addr->ss;
     if ((reuseport && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) < 0 ||
                        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) < 0)) ||
         (addr->ss.ss_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr) &&
          setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) < 0) ||
         bind(fd, (const struct sockaddr *)&addr->ss, addr->len) < 0) {
-        rc = -errno;
+        int rc = -errno;
         close(fd);
-        goto fail;
+        return rc;
+    }
+    return fd;
+}
+
+int udp_pconn_open(int fd, struct pconn **out)
+{
+    struct gaddr local;
+    *out = NULL;
+    int rc = sock_name(fd, false, &local);
+    if (rc < 0) {
+        close(fd);
+        fiber_set_err("udp socket: %s", sock_strerror(rc));
+        return rc;
     }
     struct udp_pconn *u = xmalloc(sizeof *u);
     pconn_init(&u->base, &udp_pconn_ops, NULL);
-    u->family = addr->ss.ss_family;
+    u->family = local.ss.ss_family;
     rc = iofd_open(&u->io, fd);
     if (rc < 0) {
         free(u);
-        goto fail;
+        fiber_set_err("udp socket: %s", sock_strerror(rc));
+        return rc;
     }
     *out = &u->base;
     return 0;
-fail:
-    addr_format(addr, where, sizeof where);
-    fiber_set_err("listen udp %s: %s", where, sock_strerror(rc));
-    return rc;
+}
+
+static int udp_listen_opt(const struct gaddr *addr, bool reuseport, struct pconn **out)
+{
+    char where[ADDR_STRLEN];
+    *out = NULL;
+    int rc = udp_bind_fd(addr, reuseport);
+    if (rc >= 0)
+        rc = udp_pconn_open(rc, out);
+    if (rc < 0) {
+        addr_format(addr, where, sizeof where);
+        fiber_set_err("listen udp %s: %s", where, sock_strerror(rc));
+    }
+    return rc < 0 ? rc : 0;
 }
 
 int udp_listen(const struct gaddr *addr, struct pconn **out)
@@ -185,6 +205,34 @@ int udp_listen(const struct gaddr *addr, struct pconn **out)
 int udp_listen_reuseport(const struct gaddr *addr, struct pconn **out)
 {
     return udp_listen_opt(addr, true, out);
+}
+
+int udp_pconn_recv_batch(struct pconn *pc, struct mmsghdr *v, unsigned n)
+{
+    if (pc->ops != &udp_pconn_ops)
+        return -ENOTSUP;
+    struct iofd *io = &((struct udp_pconn *)pc)->io;
+    if (fiber_cancelled())
+        return -ECANCELED;
+    for (;;) {
+        if (iofd_ready(io, IOFD_READ)) {
+            int r = recvmmsg(io->fd, v, n, MSG_DONTWAIT, NULL);
+            if (r > 0) {
+                if ((unsigned)r < n)
+                    iofd_clear(io, IOFD_READ); /* drained: the next datagram is a new edge */
+                return r;
+            }
+            int e = r < 0 ? errno : EAGAIN;
+            if (e == EINTR)
+                continue;
+            if (e != EAGAIN)
+                return -e;
+            iofd_clear(io, IOFD_READ);
+        }
+        int rc = iofd_wait(io, IOFD_READ, pc->rd_deadline);
+        if (rc < 0)
+            return rc;
+    }
 }
 
 /* ---- connected, message-preserving conn ---- */
@@ -248,6 +296,18 @@ static const struct conn_ops udp_conn_ops = {
     .ctl = udp_conn_ctl,
     .wait_readable = udp_conn_wait_readable,
 };
+
+int udp_conn_detach(struct conn *c)
+{
+    if (!c || c->ops != &udp_conn_ops)
+        return -1;
+    struct udp_conn *u = (struct udp_conn *)c;
+    if (u->io.fd < 0)
+        return -1;
+    int fd = iofd_release(&u->io);
+    free(u);
+    return fd;
+}
 
 int udp_dial(const struct gaddr *to, struct conn **out)
 {
