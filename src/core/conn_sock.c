@@ -93,8 +93,16 @@ static int conn_sock_ctl_common(struct conn_sock *s, int op, void *arg)
         *(int *)arg = s->io.fd;
         return 0;
     case CONN_CTL_LOCAL_ADDR:
+        if (s->local_len) {
+            addr_from_sockaddr(arg, (const struct sockaddr *)&s->local, s->local_len);
+            return 0;
+        }
         return sock_name(s->io.fd, false, arg);
     case CONN_CTL_REMOTE_ADDR:
+        if (s->peer_len) {
+            addr_from_sockaddr(arg, (const struct sockaddr *)&s->peer, s->peer_len);
+            return 0;
+        }
         return sock_name(s->io.fd, true, arg);
     default:
         return -ENOTSUP;
@@ -170,6 +178,7 @@ struct conn_sock *conn_sock_wrap(int fd, bool is_unix)
 {
     struct conn_sock *s = xmalloc(sizeof *s);
     conn_init(&s->base, is_unix ? &conn_sock_unix_ops : &conn_sock_tcp_ops, NULL);
+    s->peer_len = s->local_len = 0;
     int rc = iofd_open(&s->io, fd);
     if (rc < 0) {
         free(s);

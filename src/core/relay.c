@@ -163,6 +163,10 @@ static int pump_copy(struct relay_pump *p, int d, size_t *budget)
     }
     if (n == PUMP_SCRATCH)
         p->flags |= (uint8_t)(PF_BULK0 << d);
+    else if (!src->hup)
+        iofd_clear(src, IOFD_READ); /* a short read drained the socket: wait for the next edge
+                                     * instead of a recv that returns EAGAIN (once a hang-up was
+                                     * seen, read on to the EOF: no edge would announce it) */
     *budget -= (size_t)n < *budget ? (size_t)n : *budget;
     ssize_t w = 0;
     if (iofd_ready(dst, IOFD_WRITE)) {
@@ -229,9 +233,12 @@ static int pump_dir(struct relay_pump *p, int d)
         /* The pipe is empty: an idle direction holds none. */
         pipe_pool_put(&p->pipe[d]);
 
-        /* 2. EOF seen and everything delivered: pass the half-close on. */
+        /* 2. EOF seen and everything delivered: pass the half-close on — unless the other
+         * direction is finished too: then the pump ends and close() sends the FIN (dst's
+         * input was read to EOF, so the close cannot turn into a reset). */
         if (p->flags & eof) {
-            if (shutdown(dst->fd, SHUT_WR) < 0 && errno != ENOTCONN)
+            if (!(p->flags & (uint8_t)(PF_SHUT0 << (d ^ 1))) && shutdown(dst->fd, SHUT_WR) < 0 &&
+                errno != ENOTCONN)
                 return -errno;
             p->flags |= shut;
             return 0;

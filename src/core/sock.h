@@ -5,6 +5,7 @@
 #ifndef GOST_CORE_SOCK_H
 #define GOST_CORE_SOCK_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -57,6 +58,8 @@ int sock_listen_unix(const char *path, int mode);
 struct sock_listener {
     struct iofd io;
     bool is_unix;
+    uint8_t local_len;         /* > 0: bound to a specific IP, every accepted conn's local addr */
+    struct sockaddr_in6 local; /* (see sock_listener_open) */
 };
 
 /* Take the listening fd (closed on failure) and register it. 0 or -errno. */

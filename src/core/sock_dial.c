@@ -36,7 +36,8 @@ static int sock_dial_prepare(int fd, const struct sock_dial_opts *opts)
     return 0;
 }
 
-/* Non-blocking connect: wait writable, then the verdict is in SO_ERROR. */
+/* Non-blocking connect: wait writable, then the verdict is in SO_ERROR (asked only when the
+ * event carried an error or hang-up bit). */
 static int sock_connect_tcp(struct conn_sock *s, const struct gaddr *to, int64_t deadline)
 {
     if (connect(s->io.fd, (const struct sockaddr *)&to->ss, to->len) == 0)
@@ -47,6 +48,10 @@ static int sock_connect_tcp(struct conn_sock *s, const struct gaddr *to, int64_t
     int rc = iofd_wait(&s->io, IOFD_WRITE, deadline);
     if (rc < 0)
         return rc;
+    /* Writable without EPOLLERR/EPOLLHUP/EPOLLRDHUP: connected, no need to ask. Any of those
+     * (a refusal, or a peer that already sent its FIN) and SO_ERROR gives the verdict. */
+    if (!s->io.hup)
+        return 0;
     int err = 0;
     socklen_t elen = sizeof err;
     if (getsockopt(s->io.fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)

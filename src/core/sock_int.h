@@ -2,7 +2,9 @@
 #ifndef GOST_CORE_SOCK_INT_H
 #define GOST_CORE_SOCK_INT_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/addr.h"
 #include "core/conn.h"
@@ -11,6 +13,10 @@
 struct conn_sock {
     struct conn base;
     struct iofd io;
+    /* Addresses known without asking the kernel (an accepted TCP connection: the peer from
+     * accept4, the local address from a listener bound to a specific IP); len 0 = ask. */
+    uint8_t peer_len, local_len;
+    struct sockaddr_in6 peer, local;
 };
 
 /* Wrap a non-blocking, close-on-exec stream socket (taken; closed on failure). NULL on failure

@@ -1,4 +1,5 @@
 /* sock_listen: listening TCP/unix sockets and the accept helper. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -92,6 +93,21 @@ fail:
     return rc;
 }
 
+/* 0.0.0.0 or [::] (also [::ffff:0.0.0.0]): the local address of an accepted conn varies. */
+static bool sock_addr_is_wildcard(const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_UNSPECIFIED(a))
+            return true;
+        static const uint8_t any4[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0};
+        return memcmp(a, any4, 16) == 0;
+    }
+    return true;
+}
+
 int sock_listener_open(struct sock_listener *l, int fd)
 {
     int domain = 0;
@@ -103,6 +119,14 @@ int sock_listener_open(struct sock_listener *l, int fd)
         return -e;
     }
     l->is_unix = domain == AF_UNIX;
+    l->local_len = 0;
+    struct sockaddr_in6 sa;
+    socklen_t slen = sizeof sa;
+    if (!l->is_unix && getsockname(fd, (struct sockaddr *)&sa, &slen) == 0 && slen <= sizeof sa &&
+        !sock_addr_is_wildcard((struct sockaddr *)&sa)) {
+        l->local = sa;
+        l->local_len = (uint8_t)slen;
+    }
     return iofd_open(&l->io, fd);
 }
 
@@ -138,7 +162,10 @@ int sock_accept(struct sock_listener *l, struct conn **out, int64_t deadline)
     for (;;) {
         if (fiber_cancelled())
             return -ECANCELED;
-        int fd = accept4(l->io.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_in6 peer;
+        socklen_t plen = sizeof peer;
+        int fd = accept4(l->io.fd, l->is_unix ? NULL : (struct sockaddr *)&peer,
+                         l->is_unix ? NULL : &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             if (!l->is_unix) {
                 int on = 1;
@@ -147,6 +174,12 @@ int sock_accept(struct sock_listener *l, struct conn **out, int64_t deadline)
             struct conn_sock *s = conn_sock_wrap(fd, l->is_unix);
             if (!s)
                 return -errno;
+            if (!l->is_unix && plen <= sizeof peer) { /* no getpeername/getsockname later */
+                s->peer = peer;
+                s->peer_len = (uint8_t)plen;
+                s->local = l->local;
+                s->local_len = l->local_len;
+            }
             *out = &s->base;
             return 0;
         }
