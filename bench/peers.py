@@ -145,41 +145,39 @@ def haproxy(b, backend, splice="auto", name="haproxy"):
     return _start(b, name, [exe("haproxy"), "-db", "-f", cfg], port)
 
 
-def nginx_stream(b, backend, proto="tcp", name="nginx"):
-    """nginx stream proxy (TCP, or UDP with `listen ... udp`), worker_processes auto, master
-    process in the foreground; TCP with `proxy_half_close on` (nginx >= 1.21.4; without it nginx
-    drops the connection on the client's FIN and a byte-count reply never comes back);
-    everything else nginx's defaults."""
-    port = gl.free_port()
+def _nginx(b, name, port, head, body, proto="tcp"):
+    """nginx in the foreground (master + `worker_processes auto`) with its files in TMP/<name>:
+    `head` goes before the events block (load_module), `body` after it (stream/http)."""
     d = os.path.join(b.tmp, name)
     os.makedirs(d, exist_ok=True)
     conf = os.path.join(d, "nginx.conf")
     with open(conf, "w") as f:
-        f.write("load_module %s;\nworker_processes auto;\nworker_rlimit_nofile %d;\n"
+        f.write("%sworker_processes auto;\nworker_rlimit_nofile %d;\n"
                 "error_log %s/error.log warn;\npid %s/nginx.pid;\n"
-                "events { worker_connections %d; }\n"
-                "stream { server { listen %s:%d%s; proxy_pass %s:%d;%s } }\n"
-                % (NGINX_STREAM_MODULE, 2 * max_conns() + 100, d, d, 2 * max_conns(), H, port,
-                   " udp" if proto == "udp" else "", H, backend,
-                   "" if proto == "udp" else " proxy_half_close on;"))
+                "events { worker_connections %d; }\n%s"
+                % (head, 2 * max_conns() + 100, d, d, 2 * max_conns(), body))
     return _start(b, name, [exe("nginx"), "-p", d, "-c", conf, "-g", "daemon off;"], port, proto)
+
+
+def nginx_stream(b, backend, proto="tcp", name="nginx"):
+    """nginx stream proxy (TCP, or UDP with `listen ... udp`); TCP with `proxy_half_close on`
+    (nginx >= 1.21.4; without it nginx drops the connection on the client's FIN and a byte-count
+    reply never comes back); everything else nginx's defaults."""
+    port = gl.free_port()
+    return _nginx(b, name, port, "load_module %s;\n" % NGINX_STREAM_MODULE,
+                  "stream { server { listen %s:%d%s; proxy_pass %s:%d;%s } }\n"
+                  % (H, port, " udp" if proto == "udp" else "", H, backend,
+                     "" if proto == "udp" else " proxy_half_close on;"), proto)
 
 
 def nginx_origin(b, body_len=64, name="origin"):
     """nginx http server answering every GET with a `body_len`-byte body (the web origin of
     W5); keep-alive on with a high keepalive_requests."""
     port = gl.free_port()
-    d = os.path.join(b.tmp, name)
-    os.makedirs(d, exist_ok=True)
-    conf = os.path.join(d, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write("worker_processes auto;\nworker_rlimit_nofile 65536;\n"
-                "error_log %s/error.log warn;\npid %s/nginx.pid;\n"
-                "events { worker_connections 30000; }\n"
-                "http { access_log off; keepalive_requests 1000000;\n"
-                "  server { listen %s:%d; location / { default_type text/plain;\n"
-                "    return 200 '%s'; } } }\n" % (d, d, H, port, "x" * (body_len - 1) + "\\n"))
-    return _start(b, name, [exe("nginx"), "-p", d, "-c", conf, "-g", "daemon off;"], port)
+    return _nginx(b, name, port, "",
+                  "http { access_log off; keepalive_requests 1000000;\n"
+                  "  server { listen %s:%d; location / { default_type text/plain;\n"
+                  "    return 200 '%s'; } } }\n" % (H, port, "x" * (body_len - 1) + "\\n"))
 
 
 def socat(b, backend, proto="tcp", name="socat"):

@@ -7,10 +7,8 @@ process tree during the run / GB moved. Peers: direct to the sink, gost (`-L tcp
 haproxy (splice forced both ways), nginx stream, socat (a process per connection).
 """
 
-import os
-
-import bench
 import peers
+from workloads import _load as load
 
 TITLE = "TCP forward bulk, 1 and 8 streams"
 
@@ -31,17 +29,8 @@ def run(b):
         port = s.port if s else sink.port
 
         def fn(rnd):
-            cmd = [os.path.join(b.tools, "bulk"), "send", "127.0.0.1", str(port), str(budget),
-                   str(b.secs)]
-            if streams > 1:
-                cmd[2:2] = ["--streams", str(streams)]
-            res, cpu = bench.cpu_delta(s.pid if s else None, lambda: b.run(cmd, b.secs + 60))
-            if res["_rc"] != 0:
-                raise RuntimeError("bulk through %s failed" % peer)
-            out = {"gbps": res["gbps"]}
-            if s:
-                out["cpu_s_per_gb"] = cpu / (res["bytes"] / 1e9)
-            return out
+            extra = ["--streams", str(streams)] if streams > 1 else []
+            return load.bulk(b, s.pid if s else None, port, extra, budget)
         return fn
 
     for streams, variant in ((1, "1 stream"), (8, "8 streams")):

@@ -9,23 +9,10 @@ tops out on the client's ephemeral ports (~14k conn/s) and hides differences, re
 completeness. Peers: direct, gost (`-L tcp://`), haproxy, nginx stream.
 """
 
-import os
-
-import bench
 import peers
+from workloads import _load as load
 
 TITLE = "TCP forward connection rate, 32 concurrent"
-
-
-def measure(b, pid, port, extra):
-    cmd = [os.path.join(b.tools, "connrate"), "-c", "32", "-t", str(b.secs)] + extra + [
-        "127.0.0.1", str(port)]
-    res, cpu = bench.cpu_delta(pid, lambda: b.run(cmd, b.secs + 30))
-    out = {"cps": res["cps"], "p50_ms": res["p50_ms"], "p99_ms": res["p99_ms"],
-           "failed": res["failed"]}
-    if pid and res["ok"]:
-        out["cpu_us_per_conn"] = cpu * 1e6 / res["ok"]
-    return out
 
 
 def variant(b, name, backend, extra):
@@ -35,8 +22,8 @@ def variant(b, name, backend, extra):
         if s:
             srv[p] = s
     for p, s in srv.items():  # warm-up, not recorded
-        measure(b, None, s.port if s else backend.port, extra + ["-n", "200"])
-    runners = [(p, (lambda s: lambda rnd: measure(
+        load.connrate(b, None, s.port if s else backend.port, extra + ["-n", "200"])
+    runners = [(p, (lambda s: lambda rnd: load.connrate(
         b, s.pid if s else None, s.port if s else backend.port, extra))(s))
         for p, s in srv.items()]
     b.interleave(name, runners)

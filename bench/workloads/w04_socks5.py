@@ -22,6 +22,7 @@ import time
 
 import bench
 import peers
+from workloads import _load as load
 from workloads._mem import tree_mem
 
 TITLE = "SOCKS5 CONNECT vs dante and microsocks"
@@ -39,17 +40,10 @@ def start_proxies(b):
 
 
 def connrate(b, s, target, extra=()):
-    cmd = [os.path.join(b.tools, "connrate"), "-c", "32", "-t", str(b.secs)] + list(extra)
-    if s:
-        cmd += ["--socks5", "--target", "%s:%d" % (H, target.port), H, str(s.port)]
-    else:
-        cmd += [H, str(target.port)]
-    res, cpu = bench.cpu_delta(s.pid if s else None, lambda: b.run(cmd, b.secs + 30))
-    out = {"cps": res["cps"], "p50_ms": res["p50_ms"], "p99_ms": res["p99_ms"],
-           "failed": res["failed"]}
-    if s and res["ok"]:
-        out["cpu_us_per_conn"] = cpu * 1e6 / res["ok"]
-    return out
+    if not s:
+        return load.connrate(b, None, target.port, extra)
+    return load.connrate(b, s.pid, s.port,
+                         ["--socks5", "--target", "%s:%d" % (H, target.port)] + list(extra))
 
 
 def connect_rate(b, srv):
@@ -69,28 +63,12 @@ def bulk(b, srv):
 
     def fn(s):
         def run1(rnd):
-            # --framed: the end of data is in-band, so microsocks (which drops the connection
-            # on the client's half-close) can be measured too; every path uses it alike
-            cmd = [os.path.join(b.tools, "bulk"), "send", "--framed"]
-            if s:
-                cmd += ["--socks5", "%s:%d" % (H, sink.port), H, str(s.port)]
-            else:
-                cmd += [H, str(sink.port)]
-            cmd += [str(limit), str(b.secs)]
-            try:  # bulk needs the proxy to relay the half-close (the sink's count comes after)
-                res, cpu = bench.cpu_delta(s.pid if s else None,
-                                           lambda: b.run(cmd, b.secs + 60))
+            extra = ["--framed"] + (["--socks5", "%s:%d" % (H, sink.port)] if s else [])
+            try:  # --framed also measures microsocks, which drops a half-closed connection
+                return load.bulk(b, s.pid if s else None, s.port if s else sink.port, extra,
+                                 limit)
             except RuntimeError as e:
-                why = " ".join(str(e).split())[-120:]
-                if "no byte count" in why:
-                    why += " (the proxy does not relay the client's half-close)"
-                raise bench.Skip(why)
-            if res["_rc"] or not res.get("bytes"):
-                raise bench.Skip("bulk moved no bytes")
-            out = {"gbps": res["gbps"]}
-            if s:
-                out["cpu_s_per_gb"] = cpu / (res["bytes"] / 1e9)
-            return out
+                raise bench.Skip(" ".join(str(e).split())[-160:])
         return run1
 
     b.interleave("bulk 1 stream", [(p, fn(s)) for p, s in srv.items()])

@@ -27,6 +27,7 @@ import time
 
 import bench
 import peers
+from workloads import _load as load
 
 TITLE = "HTTP proxy vs tinyproxy and squid"
 H = "127.0.0.1"
@@ -34,17 +35,10 @@ BODY = 64
 
 
 def connrate(b, s, target, extra=()):
-    cmd = [os.path.join(b.tools, "connrate"), "-c", "32", "-t", str(b.secs)] + list(extra)
-    if s:
-        cmd += ["--http-connect", "--target", "%s:%d" % (H, target.port), H, str(s.port)]
-    else:
-        cmd += [H, str(target.port)]
-    res, cpu = bench.cpu_delta(s.pid if s else None, lambda: b.run(cmd, b.secs + 30))
-    out = {"cps": res["cps"], "p50_ms": res["p50_ms"], "p99_ms": res["p99_ms"],
-           "failed": res["failed"]}
-    if s and res["ok"]:
-        out["cpu_us_per_conn"] = cpu * 1e6 / res["ok"]
-    return out
+    if not s:
+        return load.connrate(b, None, target.port, extra)
+    return load.connrate(b, s.pid, s.port,
+                         ["--http-connect", "--target", "%s:%d" % (H, target.port)] + list(extra))
 
 
 def probe(port, origin):

@@ -27,6 +27,7 @@ import os
 
 import bench
 import peers
+from workloads import _load
 from benchlib import tree_cpu_seconds
 
 TITLE = "Chains: one hop vs two hops (socks5, then socks5+tls)"
@@ -75,26 +76,11 @@ def measured(b, variant, peer, procs, fn):
 
 
 def load(b, cmd, timeout):
-    """b.run(cmd) with a failed load turned into Skip (drops the peer, noted). bench.py runs as
-    __main__, so Skip is taken from the module of b's class, the one interleave() catches."""
+    """b.run(cmd) with a failed load turned into Skip (drops the peer, noted)."""
     try:
         return b.run(cmd, timeout)
     except (RuntimeError, OSError) as e:
         raise bench.Skip(str(e)[:300])
-
-
-def bulk_metrics(kv, cpu, procs):
-    out = {"gbps": kv["gbps"]}
-    if procs and kv.get("bytes"):
-        out["cpu_s_per_gb"] = cpu / (kv["bytes"] / 1e9)
-    return out
-
-
-def conn_metrics(kv, cpu, procs):
-    out = {k: kv[k] for k in ("cps", "p50_ms", "p99_ms", "failed")}
-    if procs and kv.get("ok"):
-        out["cpu_us_per_conn"] = cpu * 1e6 / kv["ok"]
-    return out
 
 
 def variant(b, name, backend, cmd, warm, metrics, tag):
@@ -110,7 +96,7 @@ def variant(b, name, backend, cmd, warm, metrics, tag):
 
     def runner(peer, port, procs):
         return lambda rnd: metrics(*measured(b, name, peer, procs, lambda: load(
-            b, cmd(port), b.secs + 60)), procs)
+            b, cmd(port), b.secs + 60)), bool(procs))
 
     b.interleave(name, [(p, runner(p, port, procs)) for p, port, procs in paths])
 
@@ -122,10 +108,10 @@ def run(b):
         variant(b, "bulk", peers.sink(b, name="w7-sink"),
                 lambda port: [bulk, "send", H, str(port), str(1 << 40), secs],
                 lambda port: [bulk, "send", H, str(port), str(1 << 24), "10"],
-                bulk_metrics, "w7b")
+                _load.bulk_metrics, "w7b")
     finally:
         b.stop_all()
     variant(b, "conn rate", peers.echo_close(b, 64, name="w7-echo"),
             lambda port: [connrate, "-c", "32", "-t", secs, H, str(port)],
             lambda port: [connrate, "-c", "32", "-n", "200", "-t", "10", H, str(port)],
-            conn_metrics, "w7c")
+            _load.conn_metrics, "w7c")

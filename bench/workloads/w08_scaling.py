@@ -6,11 +6,8 @@ generator, the backend and gost share the two cores, so the ratio gost-2w/gost-1
 by the CPU left to gost; the report shows the CPU each used.
 """
 
-import os
-
-import bench
 import peers
-from workloads.w02_connrate import measure
+from workloads import _load as load
 
 TITLE = "Worker scaling: 1 vs 2 workers"
 
@@ -24,20 +21,12 @@ def run(b):
     budget = (512 if b.quick else 4096) << 20
 
     def bulk(s, port):
-        def fn(rnd):
-            cmd = [os.path.join(b.tools, "bulk"), "send", "--streams", "8", "127.0.0.1",
-                   str(port), str(budget), str(b.secs)]
-            res, cpu = bench.cpu_delta(s.pid if s else None, lambda: b.run(cmd, b.secs + 60))
-            out = {"gbps": res["gbps"]}
-            if s:
-                out["cpu_s_per_gb"] = cpu / (res["bytes"] / 1e9)
-            return out
-        return fn
+        return lambda rnd: load.bulk(b, s.pid if s else None, port, ["--streams", "8"], budget)
 
     b.interleave("bulk 8 streams", [("direct", bulk(None, sink.port))] + [
         ("gost-%dw" % w, bulk(g[w][0], g[w][0].port)) for w in (1, 2)])
     for w in (1, 2):
-        measure(b, None, g[w][1].port, ["-n", "200"])  # warm-up
-    b.interleave("conn rate", [("direct", lambda rnd: measure(b, None, backend.port, []))] + [
-        ("gost-%dw" % w, (lambda s: lambda rnd: measure(b, s.pid, s.port, []))(g[w][1]))
+        load.connrate(b, None, g[w][1].port, ["-n", "200"])  # warm-up
+    b.interleave("conn rate", [("direct", lambda rnd: load.connrate(b, None, backend.port, []))] + [
+        ("gost-%dw" % w, (lambda s: lambda rnd: load.connrate(b, s.pid, s.port, []))(g[w][1]))
         for w in (1, 2)])
