@@ -10,10 +10,13 @@
 #include "core/fiber.h"
 #include "core/worker.h"
 
+/* Every iofd is registered once with this mask; readiness is tracked per direction. */
+#define IOFD_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+
 int worker_epoll_add(struct worker *w, struct iofd *io)
 {
     struct epoll_event ev = {
-        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+        .events = IOFD_EVENTS,
         .data.ptr = io,
     };
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, io->fd, &ev) < 0)
@@ -132,7 +135,7 @@ int iofd_move(struct iofd *dst, struct iofd *src)
     if (src->fd < 0 || !w || w != worker_cur)
         return -EBADF;
     struct epoll_event ev = {
-        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+        .events = IOFD_EVENTS,
         .data.ptr = dst,
     };
     if (epoll_ctl(w->epfd, EPOLL_CTL_MOD, src->fd, &ev) < 0)
